@@ -1,0 +1,210 @@
+"""The `gate` command line: parses flags, runs a command, and is the only place that exits."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from gate import __version__
+from gate.errors import GateError
+
+app = typer.Typer(
+    name="gate",
+    help="A quality gate for Python backends: a throwaway PostgreSQL database, migrations, "
+    "pytest under coverage, blocking-call detection and one verdict, the same everywhere.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+hook_app = typer.Typer(help="Install or remove the git pre-push hook that runs gate.")
+
+
+def make_console(color: str, stream: object = None) -> Console:
+    in_ci = bool(os.environ.get("CI"))
+    force = True if color == "always" else False if color == "never" else None
+    return Console(
+        file=stream if stream is not None else sys.stdout,  # type: ignore[arg-type]
+        force_terminal=force if force is not None else (False if in_ci else None),
+        no_color=color == "never" or None,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gate {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """gate: the same verdict in a terminal, in CI and as a pre-push hook."""
+
+
+ColorOption = Annotated[
+    str, typer.Option("--color", help="auto | always | never", case_sensitive=False)
+]
+
+
+def _check_color(color: str) -> str:
+    if color not in ("auto", "always", "never"):
+        raise GateErrorExit(f"--color must be auto, always or never (got {color!r})", 2)
+    return color
+
+
+class GateErrorExit(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@app.command("run", context_settings={"allow_interspersed_args": False})
+def run_command(
+    extra: Annotated[
+        list[str] | None,
+        typer.Argument(help="Extra pytest arguments, after --", show_default=False),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON report here")
+    ] = None,
+    junit: Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
+    coverage_xml: Annotated[
+        str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Use this PostgreSQL server (implies server mode)"),
+    ] = None,
+    keep_db: Annotated[
+        bool, typer.Option("--keep-db", help="Keep the database and print how to reach it")
+    ] = False,
+    workers: Annotated[
+        str | None, typer.Option("--workers", help="Run tests in parallel: N or auto")
+    ] = None,
+    base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
+    color: ColorOption = "auto",
+) -> None:
+    """Provision a database, migrate, run the tests under coverage, and judge the result."""
+    from gate.pipeline import RunOptions, run_gate
+    from gate.reporters.terminal import render_terminal
+
+    console = make_console(_check_color(color))
+    parsed_workers: int | str | None = None
+    if workers is not None:
+        if workers == "auto":
+            parsed_workers = "auto"
+        elif workers.isdigit() and int(workers) >= 1:
+            parsed_workers = int(workers)
+        else:
+            raise GateErrorExit(
+                f"--workers must be a number of at least 1 or auto (got {workers!r})", 2
+            )
+    options = RunOptions(
+        cwd=Path.cwd(),
+        environ=dict(os.environ),
+        config_path=config,
+        json_path=json_path,
+        junit_path=junit,
+        coverage_xml_path=coverage_xml,
+        database_url=database_url,
+        keep_db=keep_db,
+        workers=parsed_workers,
+        extra_args=list(extra or []),
+        verbose=verbose,
+        live=not quiet and not os.environ.get("CI"),
+    )
+    outcome = run_gate(options, console)
+    if quiet:
+        console.print(f"{outcome.verdict.upper()} (exit {outcome.exit_code})")
+        if outcome.error:
+            console.print(f"error: {outcome.error}", highlight=False, markup=False)
+    else:
+        render_terminal(console, outcome, verbose=verbose)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("init")
+def init_command(
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing gate.yaml")] = False,
+) -> None:
+    """Write a commented gate.yaml for the project in the current folder."""
+    from gate.initialize import write_gate_yaml
+
+    path = write_gate_yaml(Path.cwd(), force=force)
+    typer.echo(f"wrote {path}; check it with `gate check`, then run `gate run`")
+
+
+@app.command("check")
+def check_command(
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
+) -> None:
+    """Validate the config and say what a run would do; runs nothing."""
+    from gate.plan import describe_plan
+
+    console = make_console("auto")
+    for line in describe_plan(config, Path.cwd(), dict(os.environ)):
+        console.print(line, markup=False, highlight=False)
+
+
+@app.command("clean")
+def clean_command(
+    older_than: Annotated[
+        float | None,
+        typer.Option("--older-than", help="Also clean runs older than this many hours"),
+    ] = None,
+) -> None:
+    """Remove databases, servers and temp folders left by runs that were killed."""
+    from gate.clean import clean_leftovers
+    from gate.ledger import state_dir
+
+    report = clean_leftovers(
+        state_dir(), older_than_s=None if older_than is None else older_than * 3600
+    )
+    for line in report.removed:
+        typer.echo(f"removed {line}")
+    for line in report.kept:
+        typer.echo(f"kept {line}")
+    for line in report.problems:
+        typer.echo(f"problem: {line}", err=True)
+    if not (report.removed or report.kept or report.problems):
+        typer.echo("nothing to clean")
+    raise typer.Exit(3 if report.problems else 0)
+
+
+def main() -> None:
+    """Console-script entry point: every GateError becomes one paragraph and its exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except GateError as exc:
+        typer.echo(f"gate: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except GateErrorExit as exc:
+        typer.echo(f"gate: {exc.message}", err=True)
+        sys.exit(exc.code)
+    except KeyboardInterrupt:
+        typer.echo("gate: interrupted", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:  # bad flags and arguments
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

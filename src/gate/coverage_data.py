@@ -1,0 +1,130 @@
+"""Writes the coverage.py settings for the test process and turns its data into gate's numbers."""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import coverage
+
+from gate.errors import InfraError
+
+
+@dataclass(frozen=True)
+class CoverageSettings:
+    source: Sequence[str]
+    omit: Sequence[str]
+    branch: bool
+    greenlet: bool  # async SQLAlchemy runs code in greenlets, which coverage misses otherwise
+
+
+@dataclass
+class CoverageResult:
+    percent: float
+    branch: bool
+    files: dict[str, float] = field(default_factory=dict)  # path relative to root -> percent
+    missing_lines: dict[str, list[int]] = field(default_factory=dict)
+    covered_lines: dict[str, list[int]] = field(default_factory=dict)
+    statements: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _absolute_pattern(pattern: str, root: Path) -> str:
+    # coverage resolves relative patterns against its own working directory; gate's may differ.
+    if pattern.startswith(("*", "/")):
+        return pattern
+    return str(root / pattern)
+
+
+def write_rcfile(path: Path, settings: CoverageSettings, root: Path) -> None:
+    parser = configparser.ConfigParser(interpolation=None)
+    run: dict[str, str] = {
+        "branch": str(settings.branch),
+        "parallel": "True",
+        "source": "\n".join(
+            str(root / entry) if (root / entry).is_dir() else entry for entry in settings.source
+        ),
+        "omit": "\n".join(_absolute_pattern(p, root) for p in settings.omit),
+        # A run measures only what gate asked for; no warnings that filterwarnings=error could
+        # turn into failures.
+        "disable_warnings": "\n".join(
+            ["no-data-collected", "module-not-imported", "module-not-measured", "couldnt-parse"]
+        ),
+    }
+    if settings.greenlet:
+        run["concurrency"] = "thread\ngreenlet"
+    parser["run"] = run
+    parser["report"] = {"omit": run["omit"]}
+    with path.open("w", encoding="utf-8") as handle:
+        parser.write(handle)
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    # coverage names files relative to the working directory it starts in; report from root.
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def combine_and_report(
+    data_dir: Path,
+    rcfile: Path,
+    root: Path,
+    *,
+    xml_path: Path | None,
+    html_dir: Path | None,
+) -> CoverageResult | None:
+    """Combine every process's data; None when no process saved any (e.g. it was killed)."""
+    data_files = sorted(str(p) for p in data_dir.glob(".coverage.*"))
+    if not data_files:
+        return None
+    combined = data_dir / "combined.coverage"
+    with _working_directory(root):
+        cov = coverage.Coverage(data_file=str(combined), config_file=str(rcfile))
+        try:
+            cov.combine(data_files, keep=True)
+            cov.save()
+            cov.load()
+            json_path = data_dir / "coverage.json"
+            cov.json_report(outfile=str(json_path), ignore_errors=True)
+            if xml_path is not None:
+                xml_path.parent.mkdir(parents=True, exist_ok=True)
+                cov.xml_report(outfile=str(xml_path), ignore_errors=True)
+            if html_dir is not None:
+                cov.html_report(directory=str(html_dir), ignore_errors=True)
+        except coverage.CoverageException as exc:
+            if "No data to report" in str(exc):
+                return CoverageResult(percent=0.0, branch=False, notes=["no data collected"])
+            raise InfraError(f"coverage could not be reported: {exc}") from exc
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+    return _from_json(data, root)
+
+
+def _from_json(data: dict[str, object], root: Path) -> CoverageResult:
+    meta = data.get("meta", {})
+    totals = data.get("totals", {})
+    assert isinstance(meta, dict)
+    assert isinstance(totals, dict)
+    result = CoverageResult(
+        percent=round(float(totals.get("percent_covered", 0.0)), 2),
+        branch=bool(meta.get("branch_coverage", False)),
+        statements=int(totals.get("num_statements", 0)),
+    )
+    files = data.get("files", {})
+    assert isinstance(files, dict)
+    for name, info in sorted(files.items()):
+        relative = os.path.relpath(os.path.join(root, name), root)
+        summary = info["summary"]
+        result.files[relative] = round(float(summary["percent_covered"]), 2)
+        result.missing_lines[relative] = list(info.get("missing_lines", []))
+        result.covered_lines[relative] = list(info.get("executed_lines", []))
+    return result

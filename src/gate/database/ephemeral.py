@@ -1,0 +1,229 @@
+"""A private PostgreSQL server in a temp folder on a free port, tuned for tests, then removed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate import proc
+from gate.database.address import ServerAddress
+from gate.database.binaries import PostgresBinaries
+from gate.errors import InfraError
+
+READY_TIMEOUT_S = 30.0
+PORT_ATTEMPTS = 5
+SUPERUSER = "postgres"
+
+# Durability is worthless for a database that is thrown away; these make tests much faster.
+TEST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+    "shared_buffers": "128MB",
+    "max_wal_size": "1GB",
+    "checkpoint_timeout": "1h",
+    "autovacuum": "off",
+    "jit": "off",
+}
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The unprivileged account the server runs as when gate itself runs as root."""
+
+    uid: int
+    gid: int
+    name: str
+
+
+def unprivileged_account() -> RunAs | None:
+    """None when not root; else the 'postgres' account if it exists, else 'nobody'.
+
+    initdb and postgres refuse to run as root, and many CI containers run as root.
+    """
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return RunAs(entry.pw_uid, entry.pw_gid, name)
+    raise InfraError(
+        "gate runs as root and PostgreSQL refuses to; no 'postgres' or 'nobody' account exists "
+        "to run it as. Create one (`useradd --system postgres`) or run gate as another user."
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _chown_tree(path: Path, account: RunAs | None) -> None:
+    if account is None:
+        return
+    os.chown(path, account.uid, account.gid)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            os.chown(os.path.join(dirpath, name), account.uid, account.gid, follow_symlinks=False)
+
+
+def _log_tail(log: Path, lines: int = 15) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no server log)"
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _uid(account: RunAs | None) -> int | None:
+    return None if account is None else account.uid
+
+
+def _gid(account: RunAs | None) -> int | None:
+    return None if account is None else account.gid
+
+
+def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | None) -> None:
+    """initdb a cluster owned by `account`; the folder must already belong to it."""
+    argv = [
+        binaries.tool("initdb"),
+        "--pgdata", str(data_dir),
+        "--username", SUPERUSER,
+        "--auth", "trust",
+        "--encoding", "UTF8",
+        "--locale", "C",
+        "--no-sync",
+        "--no-instructions",
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            argv,
+            cwd=data_dir.parent,
+            capture_output=True,
+            check=False,
+            user=_uid(account),
+            group=_gid(account),
+        )
+    except OSError as exc:
+        raise InfraError(f"initdb could not start: {exc}") from exc
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).decode(errors="replace").strip()
+        raise InfraError(f"initdb failed (exit {result.returncode}):\n{output[-2000:]}")
+
+
+class EphemeralServer:
+    """A postgres process gate owns; stop() is idempotent and always removes the folder."""
+
+    def __init__(self, binaries: PostgresBinaries, base_dir: Path, account: RunAs | None) -> None:
+        self.binaries = binaries
+        self.base_dir = base_dir
+        self.data_dir = base_dir / "data"
+        self.log_file = base_dir / "server.log"
+        self.account = account
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def address(self) -> ServerAddress:
+        return ServerAddress(host="127.0.0.1", port=self.port, user=SUPERUSER, database="postgres")
+
+    def _argv(self, port: int) -> list[str]:
+        argv = [self.binaries.tool("postgres"), "-D", str(self.data_dir)]
+        settings = {
+            **TEST_SETTINGS,
+            "port": str(port),
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(self.base_dir),
+        }
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        return argv
+
+    def start(self) -> None:
+        for _ in range(PORT_ATTEMPTS):
+            port = free_port()
+            with self.log_file.open("ab") as log:
+                self.process = subprocess.Popen(
+                    self._argv(port),
+                    cwd=self.base_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # Ctrl-C reaches gate, which stops the server itself
+                    user=_uid(self.account),
+                    group=_gid(self.account),
+                )
+            self.port = port
+            if self._wait_ready():
+                return
+            tail = _log_tail(self.log_file)
+            if "could not bind" in tail or "Address already in use" in tail:
+                continue  # someone took the port between probe and bind: try another
+            raise InfraError(f"the private PostgreSQL server did not start; its log ends:\n{tail}")
+        raise InfraError(
+            f"no free port for a private PostgreSQL server after {PORT_ATTEMPTS} tries"
+        )
+
+    def _wait_ready(self) -> bool:
+        """Poll postmaster.pid for 'ready', as pg_ctl -w does, but every 5 ms."""
+        assert self.process is not None
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            with contextlib.suppress(OSError):
+                lines = pid_file.read_text().splitlines()
+                if len(lines) >= 8 and lines[7].strip() == "ready":
+                    return True
+            time.sleep(0.005)
+        self.stop()
+        raise InfraError(
+            f"the private PostgreSQL server was not ready after {READY_TIMEOUT_S:g}s; "
+            f"its log ends:\n{_log_tail(self.log_file)}"
+        )
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        # SIGQUIT is PostgreSQL's immediate shutdown: nothing to keep, so skip the checkpoint.
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGQUIT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+        proc.stop_group(process, grace_s=2)
+
+
+@contextlib.contextmanager
+def ephemeral_server(
+    binaries: PostgresBinaries, *, temp_root: Path | None = None, keep: bool = False
+) -> Iterator[EphemeralServer]:
+    """Start a private server for the block; stop it and delete its folder on every exit path."""
+    account = unprivileged_account()
+    base_dir = Path(tempfile.mkdtemp(prefix="gate-pg-", dir=temp_root))
+    server = EphemeralServer(binaries, base_dir, account)
+    try:
+        _chown_tree(base_dir, account)
+        server.data_dir.mkdir(mode=0o700)
+        _chown_tree(server.data_dir, account)
+        init_cluster(binaries, server.data_dir, account)
+        server.start()
+        yield server
+    finally:
+        if not keep:
+            server.stop()
+            shutil.rmtree(base_dir, ignore_errors=True)

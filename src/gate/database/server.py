@@ -1,0 +1,86 @@
+"""Creates and drops gate's own databases on a PostgreSQL server (given, or one gate started)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from gate.database.address import ServerAddress
+from gate.errors import InfraError
+from gate.redact import redact
+
+CONNECT_TIMEOUT_S = 5
+
+
+def _describe(address: ServerAddress) -> str:
+    return f"{address.host}:{address.port} as {address.user}"
+
+
+@contextlib.contextmanager
+def admin_connection(
+    address: ServerAddress,
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Autocommit connection for CREATE/DROP DATABASE; an unreachable server fails in seconds."""
+    try:
+        connection = psycopg.connect(
+            make_conninfo("", **address.conninfo()),
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_S,
+        )
+    except psycopg.Error as exc:
+        reason = redact(str(exc).strip(), [address.password]).splitlines()
+        raise InfraError(
+            f"could not connect to PostgreSQL at {_describe(address)}: "
+            f"{reason[0] if reason else type(exc).__name__}. Check that the server is running "
+            "and reachable, and that the URL's user and password are right."
+        ) from exc
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def server_version(address: ServerAddress) -> str:
+    with admin_connection(address) as connection:
+        return str(connection.info.server_version)
+
+
+def create_database(address: ServerAddress, name: str, *, template: str | None = None) -> None:
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)
+        )
+    with admin_connection(address) as connection:
+        try:
+            connection.execute(statement)
+        except psycopg.Error as exc:
+            raise InfraError(
+                f"could not create database {name} on {_describe(address)}: "
+                f"{redact(str(exc).strip(), [address.password])}. The role needs CREATEDB."
+            ) from exc
+
+
+def drop_database(address: ServerAddress, name: str) -> None:
+    """Drop even while a leaked connection is still open (PostgreSQL 13+ FORCE)."""
+    with admin_connection(address) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@contextlib.contextmanager
+def throwaway_database(
+    server: ServerAddress, name: str, *, keep: bool = False, template: str | None = None
+) -> Iterator[ServerAddress]:
+    """Create `name` on the server for the block and drop it afterwards, on every exit path."""
+    create_database(server, name, template=template)
+    try:
+        yield server.with_database(name)
+    finally:
+        if not keep:
+            drop_database(server, name)

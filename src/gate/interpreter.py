@@ -1,0 +1,99 @@
+"""Chooses the interpreter that runs the project's tests and asks it what it has installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate import proc
+from gate.errors import InfraError, UsageError
+
+# Runs inside the project's interpreter: standard library only, Python 3.9 syntax.
+_PROBE = """
+import importlib.util, json, sys
+def version(name):
+    try:
+        from importlib.metadata import version as v
+        return v(name)
+    except Exception:
+        return None
+mods = {"pytest": "pytest", "coverage": "coverage", "pytest_cov": "pytest-cov",
+        "xdist": "pytest-xdist", "greenlet": "greenlet", "pytest_asyncio": "pytest-asyncio"}
+print(json.dumps({
+    "python": ".".join(map(str, sys.version_info[:3])),
+    "executable": sys.executable,
+    "packages": {m: (version(d) or "?") if importlib.util.find_spec(m) else None
+                 for m, d in mods.items()},
+}))
+"""
+
+MIN_PYTHON = (3, 9)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: Path
+    python_version: str
+    packages: Mapping[str, str | None]
+
+    def has(self, module: str) -> bool:
+        return self.packages.get(module) is not None
+
+
+def choose_python(setting: str, root: Path, environ: Mapping[str, str]) -> Path:
+    """tests.python: auto = the active virtualenv, else ROOT/.venv, else gate's own interpreter."""
+    if setting != "auto":
+        path = Path(setting).expanduser()
+        if not path.is_absolute():
+            path = root / path
+        if not path.exists():
+            raise UsageError(
+                f"tests.python: {setting} does not exist; point it at the interpreter that runs "
+                "your tests (e.g. .venv/bin/python) or use auto"
+            )
+        return path
+    active = environ.get("VIRTUAL_ENV")
+    if active and (Path(active) / "bin" / "python").exists():
+        return Path(active) / "bin" / "python"
+    local = root / ".venv" / "bin" / "python"
+    if local.exists():
+        return local
+    return Path(sys.executable)
+
+
+def probe(python: Path, environ: Mapping[str, str]) -> Interpreter:
+    """Ask the interpreter for its version and test packages; say exactly what is missing."""
+    try:
+        result = proc.capture([str(python), "-c", _PROBE], env=environ, timeout_s=60)
+    except proc.CommandNotFound as exc:
+        raise InfraError(f"the test interpreter {python} could not be started") from exc
+    if result.code != 0:
+        raise InfraError(f"the test interpreter {python} failed to start:\n{result.output[-1500:]}")
+    facts = json.loads(result.output.strip().splitlines()[-1])
+    interpreter = Interpreter(python, facts["python"], facts["packages"])
+    version = tuple(int(n) for n in interpreter.python_version.split(".")[:2])
+    if version < MIN_PYTHON:
+        raise UsageError(
+            f"tests.python: {python} is Python {interpreter.python_version}; "
+            "gate needs 3.9 or newer"
+        )
+    missing = [name for name in ("pytest", "coverage") if not interpreter.has(name)]
+    if missing:
+        raise UsageError(
+            f"the test interpreter {python} lacks {' and '.join(missing)}; add "
+            f"{' and '.join(missing)} to the project's test dependencies (e.g. `uv add --dev "
+            f"{' '.join(missing)}` or `pip install {' '.join(missing)}`), or set tests.python"
+        )
+    return interpreter
+
+
+def bin_dir_first(python: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment with the interpreter's bin folder first on PATH, so `alembic` is the
+    project's own."""
+    env = dict(environ)
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", os.defpath)])
+    return env

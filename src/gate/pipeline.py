@@ -1,0 +1,366 @@
+"""`gate run`: config, provision, migrate, test, evaluate, report, teardown — teardown always."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from gate import proc
+from gate.config import Config, find_config, load_config
+from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
+from gate.errors import GateError, InfraError, UsageError
+from gate.evaluate import Check, evaluate, verdict
+from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
+from gate.ledger import run_ledger, state_dir
+from gate.outcome import RunOutcome, Step
+from gate.provision import DatabaseRequest, Provisioned, provision_database
+from gate.redact import redact
+from gate.reporters.json_report import render_json
+from gate.reporters.junit import render_junit
+from gate.reporters.live import LiveProgress
+from gate.reporters.output import write_report
+from gate.signals import interrupts_unwind, shielded
+from gate.testrun import TestPlan, run_tests
+
+PYTEST_COULD_NOT_START = (2, 3, 4)  # interrupted, internal error, usage error
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line adds to gate.yaml."""
+
+    cwd: Path
+    environ: Mapping[str, str]
+    config_path: Path | None = None
+    json_path: str | None = None
+    junit_path: str | None = None
+    coverage_xml_path: str | None = None
+    database_url: str | None = None
+    keep_db: bool = False
+    workers: int | str | None = None
+    extra_args: Sequence[str] = ()
+    verbose: bool = False
+    live: bool = True
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + "_" + secrets.token_hex(3)
+
+
+@contextlib.contextmanager
+def timed(step: Step) -> Iterator[Step]:
+    started = time.monotonic()
+    step.status = "failed"  # until it finishes
+    try:
+        yield step
+        if step.status == "failed" and not step.output:
+            step.status = "ok"
+    finally:
+        step.duration_s += time.monotonic() - started
+
+
+@dataclass
+class _Run:
+    options: RunOptions
+    console: Console
+    outcome: RunOutcome
+    config: Config | None = None
+    interpreter: Interpreter | None = None
+    secrets: list[str] = field(default_factory=list)
+
+    def hide(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+
+def _database_request(config: Config, options: RunOptions) -> DatabaseRequest:
+    database = config.database
+    url = options.database_url or database.url
+    mode = "server" if options.database_url else database.effective_mode
+    if mode == "server" and not url:
+        raise UsageError(
+            "database.mode is server but no server URL is set; set database.url in gate.yaml "
+            "(e.g. url: ${DATABASE_URL}) or pass --database-url"
+        )
+    return DatabaseRequest(
+        mode=mode,
+        server_url=url,
+        scheme=database.scheme,
+        export=dict(database.export),
+        keep=options.keep_db or database.keep,
+        bin_dir=database.bin_dir,
+    )
+
+
+def _base_env(run: _Run, provisioned: Provisioned) -> dict[str, str]:
+    assert run.config is not None and run.interpreter is not None
+    env = dict(run.options.environ)
+    env.update(run.config.env)
+    env.update(provisioned.env)
+    return bin_dir_first(run.interpreter.path, env)
+
+
+def _migrate(run: _Run, env: Mapping[str, str], run_dir: Path) -> bool:
+    assert run.config is not None
+    step = run.outcome.step("migrate")
+    command = run.config.migrations.command
+    if not command:
+        step.detail = "no migrations.command"
+        return True
+    with timed(step):
+        step.detail = " ".join(command)
+        try:
+            completed = proc.run(
+                command, cwd=run.config.root, env=env, output_file=run_dir / "migrate.log"
+            )
+        except proc.CommandNotFound as exc:
+            raise UsageError(
+                f"migrations.command: {exc.executable!r} was not found in {run.config.root} "
+                "or on PATH; install it in the project's environment or fix migrations.command"
+            ) from exc
+        if completed.code != 0:
+            step.output = run.hide(completed.output) or "(no output)"
+            step.detail = f"{' '.join(command)} exited {completed.code}"
+            run.outcome.checks.append(
+                Check(
+                    "migrations",
+                    False,
+                    completed.code,
+                    0,
+                    f"migrations failed: `{' '.join(command)}` exited {completed.code}; "
+                    "its output is above",
+                )
+            )
+            return False
+    return True
+
+
+def _coverage_settings(run: _Run) -> CoverageSettings | None:
+    assert run.config is not None and run.interpreter is not None
+    coverage = run.config.coverage
+    if not coverage.source:
+        return None
+    greenlet = run.interpreter.has("greenlet")
+    if greenlet:
+        run.outcome.notes.append(
+            "coverage concurrency set to thread,greenlet: greenlet is installed, and async "
+            "SQLAlchemy code runs in greenlets that coverage misses otherwise"
+        )
+    return CoverageSettings(
+        source=list(coverage.source),
+        omit=list(coverage.omit),
+        branch=coverage.branch,
+        greenlet=greenlet,
+    )
+
+
+def _workers(run: _Run) -> int | str:
+    assert run.config is not None and run.interpreter is not None
+    workers = run.options.workers if run.options.workers is not None else run.config.tests.workers
+    if workers != 1 and not run.interpreter.has("xdist"):
+        raise UsageError(
+            f"tests.workers is {workers} but pytest-xdist is not installed in "
+            f"{run.interpreter.path}; add pytest-xdist to the project's test dependencies or "
+            "set tests.workers: 1"
+        )
+    return workers
+
+
+def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
+    config = run.config
+    assert config is not None and run.interpreter is not None
+    step = run.outcome.step("test")
+    settings = _coverage_settings(run)
+    rcfile = None
+    if settings is not None:
+        rcfile = run_dir / "coveragerc"
+        write_rcfile(rcfile, settings, config.root)
+    blocking = None
+    if config.blocking.mode != "off":
+        blocking = {
+            "mode": config.blocking.mode,
+            "slow_ms": config.blocking.slow_ms,
+            "allow": list(config.blocking.allow),
+            "root": str(config.root),
+        }
+    plan = TestPlan(
+        root=config.root,
+        interpreter=run.interpreter,
+        paths=list(config.tests.paths),
+        args=list(config.tests.args),
+        extra_args=list(run.options.extra_args),
+        workers=_workers(run),
+        timeout_s=float(config.tests.timeout),
+        run_dir=run_dir / "tests",
+        rcfile=rcfile,
+        blocking=blocking,
+    )
+    with timed(step), LiveProgress(run.console, run.options.live) as live:
+        tested = run_tests(plan, env, on_progress=live.update)
+        results = tested.results
+        run.outcome.results = results
+        totals = results.totals
+        step.detail = (
+            f"{totals['total']} tests: {totals['passed']} passed, {totals['failed']} failed, "
+            f"{totals['errors']} errors, {totals['skipped']} skipped"
+        )
+        if (
+            tested.exit_code in PYTEST_COULD_NOT_START
+            and not results.cases
+            and not (results.collect_errors)
+        ):
+            raise InfraError(
+                f"pytest could not start (exit {tested.exit_code}); its output ends:\n"
+                + run.hide("\n".join(tested.output.rstrip().splitlines()[-20:]))
+            )
+        if results.bad_cases or results.collect_errors or tested.killed_reason:
+            step.output = ""  # failures are listed from the results, not the raw log
+            step.status = "failed"
+        else:
+            step.status = "ok"
+    if settings is not None and rcfile is not None:
+        reports = config.reports
+        xml = run.options.coverage_xml_path or reports.coverage_xml
+        run.outcome.coverage = combine_and_report(
+            plan.run_dir / "coverage",
+            rcfile,
+            config.root,
+            xml_path=None if xml is None or str(xml) == "-" else _resolve(xml, run),
+            html_dir=reports.html,
+        )
+
+
+def _resolve(path: str | Path, run: _Run) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else run.options.cwd / candidate
+
+
+def _evaluate(run: _Run) -> None:
+    config = run.config
+    assert config is not None
+    step = run.outcome.step("evaluate")
+    with timed(step):
+        if run.outcome.results is not None:
+            coverage = config.coverage
+            run.outcome.checks += evaluate(
+                run.outcome.results,
+                run.outcome.coverage,
+                coverage_floor=coverage.fail_under if coverage.source else None,
+                per_file_floor=coverage.per_file,
+                coverage_expected=bool(coverage.source),
+                blocking_mode=config.blocking.mode,
+            )
+        failed = [check.name for check in run.outcome.checks if not check.passed]
+        step.detail = f"failed: {', '.join(failed)}" if failed else "all checks passed"
+
+
+def _write_reports(run: _Run) -> None:
+    step = run.outcome.step("report")
+    config = run.config
+    targets: list[tuple[str | Path, str]] = []
+    json_target = run.options.json_path or (config.reports.json if config else None)
+    junit_target = run.options.junit_path or (config.reports.junit if config else None)
+    with timed(step):
+        if junit_target is not None:
+            targets.append((junit_target, "junit"))
+        if json_target is not None:
+            targets.append((json_target, "json"))
+        written = []
+        for target, kind in targets:
+            path = target if str(target) == "-" else _resolve(target, run)
+            if kind == "json":
+                step.status = "ok"  # the JSON report describes itself as written
+                text = render_json(run.outcome)
+            else:
+                text = render_junit(run.outcome)
+            write_report(path, run.hide(text))
+            written.append(str(target))
+        step.detail = ", ".join(written)
+
+
+def run_gate(options: RunOptions, console: Console) -> RunOutcome:
+    """Run the whole gate; never raises for problems it can explain (see outcome.error)."""
+    started = time.monotonic()
+    outcome = RunOutcome(root=options.cwd, run_id=new_run_id())
+    run = _Run(options, console, outcome)
+    if options.database_url:
+        run.secrets.append(options.database_url)
+    stack = contextlib.ExitStack()
+    try:
+        with interrupts_unwind():
+            try:
+                _run_steps(run, stack)
+            finally:
+                teardown = outcome.step("teardown")
+                with shielded(), timed(teardown):
+                    stack.close()
+                    teardown.detail = "removed everything this run created"
+    except KeyboardInterrupt:
+        outcome.verdict, outcome.exit_code = "error", 130
+        outcome.error = "interrupted; everything this run created was removed"
+    except GateError as exc:
+        outcome.verdict, outcome.exit_code = "error", exc.exit_code
+        outcome.error = run.hide(exc.message)
+    if outcome.error is None:
+        step_failed = any(step.status == "failed" for step in outcome.steps.values())
+        outcome.verdict = verdict(outcome.checks, step_failed=step_failed)
+        outcome.exit_code = 0 if outcome.verdict == "pass" else 1
+    outcome.duration_s = time.monotonic() - started
+    try:
+        _write_reports(run)
+    except OSError as exc:
+        outcome.error = f"could not write a report: {exc}"
+        outcome.verdict, outcome.exit_code = "error", 3
+    outcome.duration_s = time.monotonic() - started
+    return outcome
+
+
+def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
+    options, outcome = run.options, run.outcome
+    with timed(outcome.step("config")) as step:
+        path = find_config(options.config_path, options.cwd)
+        config = load_config(path, options.environ)
+        run.config = config
+        outcome.root = config.root
+        if config.database.url:
+            run.secrets.append(config.database.url)
+        request = _database_request(config, options)
+        python = choose_python(config.tests.python, config.root, options.environ)
+        run.interpreter = probe(python, options.environ)
+        step.detail = f"{path.name}; Python {run.interpreter.python_version} at {python}"
+
+    run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
+    ledger = stack.enter_context(run_ledger(outcome.run_id, state_dir(dict(options.environ))))
+    ledger.add_folder(run_dir)
+    stack.callback(ledger.forget_folder, run_dir)
+    stack.callback(shutil.rmtree, run_dir, True)
+
+    with timed(outcome.step("provision")) as step:
+        provisioned = stack.enter_context(provision_database(request, outcome.run_id, ledger))
+        run.secrets += provisioned.secrets
+        step.detail = provisioned.detail
+        if request.keep and provisioned.address is not None:
+            _announce_kept(run, provisioned)
+
+    env = _base_env(run, provisioned)
+    if not _migrate(run, env, run_dir):
+        return
+    _test(run, env, run_dir)
+    _evaluate(run)
+
+
+def _announce_kept(run: _Run, provisioned: Provisioned) -> None:
+    address = provisioned.address
+    assert address is not None
+    password = "PGPASSWORD=... " if address.password else ""
+    run.outcome.notes.append(
+        f"--keep-db: the database stays; reach it with: {password}psql -h {address.host} "
+        f"-p {address.port} -U {address.user} {address.database}"
+    )

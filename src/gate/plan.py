@@ -1,0 +1,53 @@
+"""`gate check`: validates the config and describes what a run would do, without running it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from gate.config import find_config, load_config
+from gate.interpreter import choose_python, probe
+from gate.redact import mask_url
+
+
+def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) -> Iterator[str]:
+    path = find_config(explicit, cwd)
+    config = load_config(path, environ)
+    yield f"config: {path} is valid"
+    yield f"root: {config.root}"
+    database = config.database
+    mode = database.effective_mode
+    if mode == "server":
+        yield f"database: a throwaway database on {mask_url(database.url or '')}"
+    elif mode == "ephemeral":
+        yield "database: a private PostgreSQL server started from the local binaries"
+    else:
+        yield "database: none"
+    if mode != "none":
+        names = ", ".join(database.export)
+        yield f"  handed over as: {names} (scheme {database.scheme})"
+    command = config.migrations.command
+    yield f"migrations: {' '.join(command)}" if command else "migrations: none"
+    python = choose_python(config.tests.python, config.root, environ)
+    interpreter = probe(python, environ)
+    installed = ", ".join(
+        f"{name} {version}" for name, version in interpreter.packages.items() if version
+    )
+    yield f"tests: pytest {' '.join(config.tests.paths)} with Python {interpreter.python_version}"
+    yield f"  interpreter: {python} ({installed})"
+    yield f"  workers: {config.tests.workers}; timeout per test: {config.tests.timeout:g}s"
+    coverage = config.coverage
+    if coverage.source:
+        branch = "line+branch" if coverage.branch else "line"
+        yield (
+            f"coverage: {', '.join(coverage.source)} ({branch}); floor {coverage.fail_under:g}%"
+            + (f", per file {coverage.per_file:g}%" if coverage.per_file else "")
+        )
+    else:
+        yield "coverage: not measured (coverage.source is empty)"
+    yield f"blocking: {config.blocking.mode} (slow_ms {config.blocking.slow_ms:g})"
+    reports = config.reports
+    for name in ("json", "junit", "coverage_xml", "html"):
+        target = getattr(reports, name)
+        if target is not None:
+            yield f"report {name}: {target}"

@@ -1,0 +1,58 @@
+"""The JSON report, schema gate.report/1 (see CONTRACT)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gate import __version__
+from gate.outcome import RunOutcome
+
+SCHEMA = "gate.report/1"
+
+
+def _blocking_entry(finding: dict[str, Any]) -> dict[str, Any]:
+    keys = ("test", "phase", "kind", "call", "file", "line", "duration_ms", "stack", "note")
+    return {key: finding.get(key) for key in keys if key in finding}
+
+
+def render_json(outcome: RunOutcome) -> str:
+    results = outcome.results
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "verdict": outcome.verdict,
+        "exit_code": outcome.exit_code,
+        "duration_s": round(outcome.duration_s, 3),
+        "steps": [step.as_dict() for step in outcome.steps.values()],
+        "tests": results.totals
+        if results is not None
+        else {"total": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0},
+        "coverage": None
+        if outcome.coverage is None
+        else {
+            "percent": outcome.coverage.percent,
+            "branch": outcome.coverage.branch,
+            "files": outcome.coverage.files,
+        },
+        "checks": [check.as_dict() for check in outcome.checks],
+        "blocking": [] if results is None else [_blocking_entry(f) for f in results.blocking],
+        "gate_version": __version__,
+        "run_id": outcome.run_id,
+        "failed_tests": []
+        if results is None
+        else [
+            {
+                "test": case.nodeid,
+                "outcome": case.outcome,
+                "phase": case.phase,
+                "message": case.message,
+                "file": case.file,
+                "line": case.crash_line if case.crash_line else case.line,
+            }
+            for case in results.bad_cases
+        ],
+        "notes": outcome.notes,
+    }
+    if outcome.error:
+        report["error"] = outcome.error
+    return json.dumps(report, indent=2) + "\n"

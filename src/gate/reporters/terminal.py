@@ -1,0 +1,131 @@
+"""The summary a person reads after `gate run`: steps, tests, coverage, findings, verdict."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from gate.outcome import RunOutcome
+
+STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red"}
+WORST_FILES = 5
+MAX_FAILURE_LINES = 12
+
+
+def _steps(console: Console, outcome: RunOutcome) -> None:
+    for step in outcome.steps.values():
+        if step.name in ("evaluate", "report") and step.status == "ok":
+            continue  # instant bookkeeping; shown only when something goes wrong there
+        detail = f"  [dim]{escape(step.detail)}[/]" if step.detail else ""
+        console.print(
+            f" {STATUS_MARK[step.status]} {step.name:<10}{step.duration_s:6.2f}s{detail}",
+            highlight=False,
+        )
+
+
+def _failed_output(console: Console, outcome: RunOutcome) -> None:
+    for step in outcome.steps.values():
+        if step.status == "failed" and step.output:
+            console.print(f"\n[bold]{step.name} output[/] (last lines):")
+            for line in step.output.rstrip().splitlines()[-25:]:
+                console.print(f"  {escape(line)}", highlight=False)
+
+
+def _failures(console: Console, outcome: RunOutcome, verbose: bool) -> None:
+    results = outcome.results
+    if results is None:
+        return
+    for nodeid, text in results.collect_errors:
+        console.print(f"\n[red]collection error[/] {escape(nodeid or '(session)')}")
+        for line in text.strip().splitlines()[-MAX_FAILURE_LINES:]:
+            console.print(f"  {escape(line)}", highlight=False)
+    bad = results.bad_cases
+    if not bad:
+        return
+    console.print(f"\n[bold]Failed tests[/] ({len(bad)})")
+    for case in bad:
+        where = ""
+        if case.crash_path and case.crash_line:
+            where = f" [dim]({escape(str(case.crash_path))}:{case.crash_line})[/]"
+        label = "" if case.outcome == "failed" else f" [dim][{case.outcome} in {case.phase}][/]"
+        console.print(f"  [red]✗[/] {escape(case.nodeid)}{label}{where}", highlight=False)
+        lines = (case.longrepr if verbose else case.message).strip().splitlines()
+        for line in lines[-(200 if verbose else MAX_FAILURE_LINES) :]:
+            console.print(f"      {escape(line)}", highlight=False)
+
+
+def _coverage(console: Console, outcome: RunOutcome) -> None:
+    coverage = outcome.coverage
+    if coverage is None:
+        return
+    kind = "line+branch" if coverage.branch else "line"
+    console.print(f"\n[bold]Coverage[/] {coverage.percent:.2f}% ({kind})")
+    worst = sorted(coverage.files.items(), key=lambda item: item[1])[:WORST_FILES]
+    for name, pct in worst:
+        if pct < 100:
+            missing = coverage.missing_lines.get(name, [])
+            shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
+            tail = f" [dim]missing lines {shown}[/]" if missing else ""
+            console.print(f"  {pct:6.2f}%  {escape(name)}{tail}", highlight=False)
+
+
+def _blocking(console: Console, outcome: RunOutcome) -> None:
+    if outcome.results is None or not outcome.results.blocking:
+        return
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for finding in outcome.results.blocking:
+        groups[(str(finding.get("file")), str(finding.get("line")))].append(finding)
+    console.print(f"\n[bold]Blocking calls in the event loop[/] ({len(groups)} place(s))")
+    for (file, line), findings in sorted(groups.items(), key=lambda item: -len(item[1])):
+        first = findings[0]
+        what = first.get("call") or f"{first.get('kind')} callback"
+        worst = max(float(f.get("duration_ms") or 0) for f in findings)
+        tests = sorted({str(f.get("test")) for f in findings})
+        more = f" (+{len(tests) - 1} more)" if len(tests) > 1 else ""
+        console.print(
+            f"  [yellow]{escape(file)}:{line}[/] {escape(str(what))} x{len(findings)}, "
+            f"up to {worst:.1f} ms, in {escape(tests[0])}{more}",
+            highlight=False,
+        )
+        note = first.get("note")
+        if note:
+            console.print(f"      [dim]{escape(str(note))}[/]", highlight=False)
+
+
+def _checks(console: Console, outcome: RunOutcome) -> None:
+    if not outcome.checks:
+        return
+    console.print("\n[bold]Checks[/]")
+    for check in outcome.checks:
+        mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
+        console.print(f"  {mark} {check.name}: {escape(check.message)}", highlight=False)
+
+
+def render_terminal(console: Console, outcome: RunOutcome, *, verbose: bool = False) -> None:
+    _steps(console, outcome)
+    _failed_output(console, outcome)
+    _failures(console, outcome, verbose)
+    if outcome.results is not None and outcome.results.cases:
+        totals = outcome.results.totals
+        console.print(
+            f"\n[bold]Tests[/] {totals['total']} total: {totals['passed']} passed, "
+            f"{totals['failed']} failed, {totals['errors']} errors, {totals['skipped']} skipped",
+            highlight=False,
+        )
+    _coverage(console, outcome)
+    _blocking(console, outcome)
+    for note in outcome.notes:
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+    _checks(console, outcome)
+    if outcome.error:
+        console.print(f"\n[red]error:[/] {escape(outcome.error)}", highlight=False)
+    style = VERDICT_STYLE[outcome.verdict]
+    console.print(
+        f"\n[{style}]{outcome.verdict.upper()}[/] (exit {outcome.exit_code}) "
+        f"in {outcome.duration_s:.1f}s",
+        highlight=False,
+    )

@@ -1,0 +1,170 @@
+"""Turns the event files the test process wrote into test results and blocking findings (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+PHASES = ("setup", "call", "teardown")
+
+
+@dataclass
+class TestCase:
+    """One test's outcome, folded from its setup, call and teardown reports."""
+
+    __test__ = False
+
+    nodeid: str
+    outcome: str = "running"  # passed | failed | error | skipped | xfailed | xpassed | running
+    duration_s: float = 0.0
+    file: str | None = None
+    line: int | None = None
+    message: str = ""
+    longrepr: str = ""
+    phase: str | None = None  # the phase that failed or errored
+    crash_path: str | None = None
+    crash_line: int | None = None
+    output: dict[str, str] = field(default_factory=dict)
+    worker: str = "main"
+
+    @property
+    def bad(self) -> bool:
+        return self.outcome in ("failed", "error")
+
+
+@dataclass
+class TestResults:
+    __test__ = False
+
+    cases: dict[str, TestCase] = field(default_factory=dict)
+    collected: int = 0
+    collect_errors: list[tuple[str, str]] = field(default_factory=list)
+    blocking: list[dict[str, Any]] = field(default_factory=list)
+    unwatched: list[dict[str, Any]] = field(default_factory=list)
+    timed_out: dict[str, str] = field(default_factory=dict)  # nodeid -> how it was stopped
+    finished: bool = False
+    exitstatus: int | None = None
+    rootdir: str | None = None
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for case in self.cases.values() if case.outcome in outcomes)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {
+            "total": len(self.cases),
+            "passed": self.count("passed", "xpassed"),
+            "failed": self.count("failed"),
+            "errors": self.count("error") + len(self.collect_errors),
+            "skipped": self.count("skipped", "xfailed"),
+        }
+
+    @property
+    def done(self) -> int:
+        return sum(1 for case in self.cases.values() if case.outcome != "running")
+
+    @property
+    def bad_cases(self) -> list[TestCase]:
+        return [case for case in self.cases.values() if case.bad]
+
+    @property
+    def running(self) -> list[TestCase]:
+        return [case for case in self.cases.values() if case.outcome == "running"]
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class ResultsBuilder:
+    """Feed it events in file order (live, while tests run, or all at the end)."""
+
+    def __init__(self) -> None:
+        self.results = TestResults()
+
+    def feed_lines(self, lines: Iterable[str]) -> None:
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a killed process
+            self.feed(event)
+
+    def feed(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        results = self.results
+        if kind == "session_start" and results.rootdir is None:
+            results.rootdir = event.get("rootdir")
+        elif kind == "collected":
+            # xdist: every worker collects the whole suite; the count is the same for each.
+            results.collected = max(results.collected, int(event.get("count", 0)))
+        elif kind == "collect_error":
+            results.collect_errors.append((event["nodeid"], str(event.get("longrepr", ""))))
+        elif kind == "start":
+            results.cases.setdefault(event["nodeid"], TestCase(event["nodeid"]))
+        elif kind == "report":
+            self._report(event)
+        elif kind == "timed_out":
+            results.timed_out.setdefault(event["nodeid"], "stopped by the per-test timeout")
+        elif kind == "blocking":
+            finding = {k: v for k, v in event.items() if k != "event"}
+            if finding.get("kind") == "unwatched":
+                results.unwatched.append(finding)
+            else:
+                results.blocking.append(finding)
+        elif kind == "session_finish" and event.get("worker", "main") == "main":
+            results.finished = True
+            results.exitstatus = event.get("exitstatus")
+
+    def _report(self, event: dict[str, Any]) -> None:
+        nodeid = event["nodeid"]
+        case = self.results.cases.setdefault(nodeid, TestCase(nodeid))
+        when = event.get("when")
+        outcome = event.get("outcome")
+        case.duration_s += float(event.get("duration") or 0.0)
+        case.file = event.get("file") or case.file
+        case.line = event.get("line") or case.line
+        case.worker = str(event.get("worker") or case.worker)
+        for name, text in (event.get("sections") or {}).items():
+            case.output[name] = text
+        if outcome == "failed":
+            first_failure = not case.bad
+            case.outcome = "failed" if when == "call" else "error"
+            if first_failure:
+                case.phase = when
+                case.longrepr = str(event.get("longrepr") or "")
+                crash = event.get("crash") or {}
+                case.message = str(crash.get("message") or _first_line(case.longrepr))
+                case.crash_path = crash.get("path")
+                case.crash_line = crash.get("line")
+        elif outcome == "skipped" and not case.bad:
+            case.outcome = "xfailed" if "xfail" in event else "skipped"
+            case.message = str(event.get("skip_reason") or event.get("xfail") or "")
+        elif when == "call" and outcome == "passed" and not case.bad:
+            case.outcome = "xpassed" if "xfail" in event else "passed"
+        elif when == "teardown" and case.outcome == "running":
+            case.outcome = "passed"  # a test whose call never ran but nothing failed
+
+
+def mark_stopped(results: TestResults, how: str, hard_stop_text: str = "") -> None:
+    """The test process died or was killed: tests still running become errors saying why."""
+    for case in results.running:
+        case.outcome = "error"
+        case.phase = "call"
+        case.message = how
+        case.longrepr = f"{how}\n\n{hard_stop_text}".strip()
+        results.timed_out.setdefault(case.nodeid, how)
+
+
+def build_results(event_texts: Iterable[str]) -> TestResults:
+    builder = ResultsBuilder()
+    for text in event_texts:
+        builder.feed_lines(text.splitlines())
+    return builder.results

@@ -1,0 +1,164 @@
+"""Builds the pytest command gate runs in the project's interpreter and runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate import proc
+from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH
+from gate.inprocess._gate_pytest.timeout import HARD_STOP_GRACE_S
+from gate.interpreter import Interpreter
+from gate.results import ResultsBuilder, TestResults, mark_stopped
+
+#: Past the in-process hard stop, gate itself kills a test process that has gone silent.
+WATCHDOG_GRACE_S = HARD_STOP_GRACE_S + 10.0
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    """Everything the test step needs, already resolved."""
+
+    __test__ = False
+
+    root: Path
+    interpreter: Interpreter
+    paths: Sequence[str]
+    args: Sequence[str]
+    extra_args: Sequence[str]
+    workers: int | str
+    timeout_s: float
+    run_dir: Path
+    rcfile: Path | None
+    blocking: Mapping[str, object] | None
+
+
+@dataclass
+class TestOutcome:
+    __test__ = False
+
+    results: TestResults
+    exit_code: int
+    output: str
+    killed_reason: str | None
+    argv: tuple[str, ...]
+
+
+def build_argv(plan: TestPlan) -> list[str]:
+    argv = [str(plan.interpreter.path), "-m", "pytest", *plan.paths, *plan.args, *plan.extra_args]
+    argv += ["-p", PLUGIN_NAME]
+    if plan.interpreter.has("pytest_cov"):
+        # gate measures coverage itself; --cov in the project's addopts must not start a second
+        # tracer, nor --cov-fail-under decide the verdict.
+        argv.append("--no-cov")
+    if plan.interpreter.has("xdist"):
+        # Overrides any -n in the project's addopts, so tests.workers alone decides.
+        argv += ["-n", "0" if plan.workers == 1 else str(plan.workers)]
+    return argv
+
+
+def build_env(plan: TestPlan, base_env: Mapping[str, str]) -> dict[str, str]:
+    env = dict(base_env)
+    pythonpath = [str(PLUGIN_PATH)]
+    if env.get("PYTHONPATH"):
+        pythonpath.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    env["GATE_RUN_DIR"] = str(plan.run_dir)
+    env["GATE_TIMEOUT"] = str(plan.timeout_s)
+    if plan.rcfile is not None:
+        env["GATE_COVERAGE_RC"] = str(plan.rcfile)
+    if plan.blocking is not None:
+        env["GATE_BLOCKING"] = json.dumps(plan.blocking)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+class _Follower:
+    """Reads new complete lines from the main event file while pytest runs."""
+
+    def __init__(self, path: Path, builder: ResultsBuilder) -> None:
+        self.path = path
+        self.builder = builder
+        self.offset = 0
+        self.partial = ""
+
+    def poll(self) -> None:
+        try:
+            with self.path.open("r", encoding="utf-8") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+                self.offset = handle.tell()
+        except FileNotFoundError:
+            return
+        text = self.partial + chunk
+        lines = text.split("\n")
+        self.partial = lines.pop()
+        self.builder.feed_lines(lines)
+
+
+def run_tests(
+    plan: TestPlan,
+    base_env: Mapping[str, str],
+    on_progress: Callable[[TestResults, float], None] | None = None,
+) -> TestOutcome:
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    (plan.run_dir / "coverage").mkdir(exist_ok=True)
+    argv = build_argv(plan)
+    env = build_env(plan, base_env)
+    live = ResultsBuilder()
+    follower = _Follower(plan.run_dir / "events-main.jsonl", live)
+    started = time.monotonic()
+    last_change = [started, -1]
+    killed: list[str] = []
+
+    def tick() -> bool:
+        follower.poll()
+        results = live.results
+        if on_progress is not None:
+            on_progress(results, time.monotonic() - started)
+        if plan.timeout_s <= 0 or plan.workers != 1:
+            return False  # with workers, xdist replaces a worker that its hard stop ended
+        if results.done != last_change[1]:
+            last_change[:] = [time.monotonic(), results.done]
+        running = results.running
+        if running and time.monotonic() - last_change[0] > plan.timeout_s + WATCHDOG_GRACE_S:
+            killed.append(f"gate stopped the test process: {running[0].nodeid} hung")
+            return True
+        return False
+
+    completed = proc.run(
+        argv, cwd=plan.root, env=env, output_file=plan.run_dir / "pytest.log", on_tick=tick
+    )
+    results = collect_results(plan.run_dir)
+    reason = killed[0] if killed else None
+    if results.running:
+        hard_stop = _hard_stop_text(plan.run_dir)
+        if reason is None:
+            reason = (
+                f"hung past tests.timeout ({plan.timeout_s:g}s) and was stopped"
+                if hard_stop
+                else f"the test process ended unexpectedly (exit {completed.code}) during this test"
+            )
+        mark_stopped(results, reason, hard_stop)
+    return TestOutcome(results, completed.code, completed.output, reason, tuple(argv))
+
+
+def _hard_stop_text(run_dir: Path) -> str:
+    texts = []
+    for path in sorted(run_dir.glob("hard-stop-*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "Thread" in text or "File" in text:
+            texts.append(text.strip())
+    return "\n\n".join(texts)[-8000:]
+
+
+def collect_results(run_dir: Path) -> TestResults:
+    builder = ResultsBuilder()
+    # The main file holds the reports; worker files hold blocking findings and timers.
+    for path in sorted(run_dir.glob("events-*.jsonl"), key=lambda p: p.name != "events-main.jsonl"):
+        builder.feed_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
+    return builder.results
