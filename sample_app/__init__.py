@@ -1,0 +1,1 @@
+"""The sample auth service that gate runs against out of the box."""
