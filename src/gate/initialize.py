@@ -1,0 +1,425 @@
+"""gate init: look at the project in a folder and write a commented gate.yaml that fits it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate.errors import UsageError
+
+# Folders that hold tools, caches or other people's code, never the project's own.
+_NOT_PROJECT = {
+    "node_modules",
+    "site-packages",
+    "__pycache__",
+    "build",
+    "dist",
+    "venv",
+    "env",
+    "htmlcov",
+}
+_NOT_PACKAGES = {"tests", "test", "testing", "docs", "scripts", "migrations", "alembic"}
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "alembic.ini")
+_DEPENDENCY_FILES = (
+    "pyproject.toml",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.cfg",
+    "setup.py",
+)
+# Reading a little is enough to spot a settings class; a huge tree must not make init slow.
+_MAX_SCANNED_FILES = 2000
+_MAX_SCANNED_BYTES = 256 * 1024
+_DATABASE_VARIABLE = re.compile(
+    r"\b(DATABASE_URL|POSTGRES_(?:SERVER|HOST|PORT|USER|PASSWORD|DB)|DATABASE__[A-Z][A-Z_]*)\b"
+)
+_POSTGRES_TEMPLATES = {
+    "POSTGRES_PORT": "{port}",
+    "POSTGRES_USER": "{user}",
+    "POSTGRES_PASSWORD": "{password}",
+    "POSTGRES_DB": "{database}",
+}
+# pydantic-settings nested names (DATABASE__HOST) by their last part.
+_NESTED_TEMPLATES = {
+    "URL": "{url}",
+    "URI": "{url}",
+    "DSN": "{url}",
+    "HOST": "{host}",
+    "SERVER": "{host}",
+    "PORT": "{port}",
+    "USER": "{user}",
+    "USERNAME": "{user}",
+    "PASSWORD": "{password}",
+    "DB": "{database}",
+    "NAME": "{database}",
+    "DATABASE": "{database}",
+}
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What gate init found out about a project; paths are relative, written with /."""
+
+    root: Path  # the folder gate.yaml goes in
+    project_dir: str = "."  # the project inside it, e.g. "backend" in a monorepo
+    packages: tuple[str, ...] = ()
+    test_paths: tuple[str, ...] = ()  # relative to project_dir
+    alembic_ini: str | None = None  # relative to project_dir
+    has_venv: bool = False
+    database_variables: tuple[str, ...] = ()
+    scheme: str = "postgresql"
+
+    @property
+    def migrations_command(self) -> list[str] | None:
+        if self.alembic_ini is None:
+            return None
+        if self.alembic_ini == "alembic.ini":
+            return ["alembic", "upgrade", "head"]
+        return ["alembic", "-c", self.alembic_ini, "upgrade", "head"]
+
+    @property
+    def export(self) -> dict[str, str]:
+        """Environment for the project's settings, from the variable names it reads."""
+        names = set(self.database_variables)
+        export: dict[str, str] = {}
+        if "DATABASE_URL" in names:
+            export["DATABASE_URL"] = "{url}"
+        if any(name.startswith("POSTGRES_") for name in names):
+            hosts = [host for host in ("POSTGRES_SERVER", "POSTGRES_HOST") if host in names]
+            for host in hosts or ["POSTGRES_SERVER"]:
+                export[host] = "{host}"
+            export.update(_POSTGRES_TEMPLATES)
+        for name in sorted(names):
+            template = _NESTED_TEMPLATES.get(name.rpartition("__")[2])
+            if name.startswith("DATABASE__") and template:
+                export[name] = template
+        return export or {"DATABASE_URL": "{url}"}
+
+
+# ---- sniffing ------------------------------------------------------------------------------
+
+
+def sniff_project(root: Path) -> ProjectFacts:
+    """Find packages, tests, alembic, the virtualenv and how the app reads its database."""
+    project_dir = _project_dir(root)
+    project = root / project_dir
+    packages = _packages(project)
+    return ProjectFacts(
+        root=root,
+        project_dir=project_dir,
+        packages=tuple(packages),
+        test_paths=tuple(_test_paths(project, packages)),
+        alembic_ini=_alembic_ini(project),
+        has_venv=(project / ".venv").is_dir() or (root / ".venv").is_dir(),
+        database_variables=tuple(sorted(_database_variables(root, project))),
+        scheme=_scheme(root, project),
+    )
+
+
+def _project_dir(root: Path) -> str:
+    # A monorepo keeps the backend one level down (full-stack-fastapi-template: backend/).
+    if _looks_like_project(root):
+        return "."
+    found = [sub.name for sub in _subfolders(root) if _looks_like_project(sub)]
+    if "backend" in found:
+        return "backend"
+    return found[0] if len(found) == 1 else "."
+
+
+def _looks_like_project(folder: Path) -> bool:
+    return any((folder / marker).is_file() for marker in _PROJECT_MARKERS) or bool(
+        _packages(folder)
+    )
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [
+        child
+        for child in children
+        if child.is_dir()
+        and not child.name.startswith((".", "_"))
+        and child.name not in _NOT_PROJECT
+    ]
+
+
+def _packages(project: Path) -> list[str]:
+    found: list[str] = []
+    for base in (project, project / "src"):
+        for child in _subfolders(base):
+            if child.name not in _NOT_PACKAGES and (child / "__init__.py").is_file():
+                found.append(child.name)
+    return sorted(set(found))
+
+
+def _test_paths(project: Path, packages: list[str]) -> list[str]:
+    candidates = ["tests", "test"]
+    for package in packages:
+        candidates += [f"{package}/tests", f"src/{package}/tests"]
+    return [path for path in candidates if (project / path).is_dir()]
+
+
+def _alembic_ini(project: Path) -> str | None:
+    if (project / "alembic.ini").is_file():
+        return "alembic.ini"
+    for child in _subfolders(project):
+        for folder in (child, *_subfolders(child)):
+            if (folder / "alembic.ini").is_file():
+                return (folder / "alembic.ini").relative_to(project).as_posix()
+    return None
+
+
+def _database_variables(root: Path, project: Path) -> set[str]:
+    # Names only: .env files hold secrets, and gate never reads or repeats the values.
+    found: set[str] = set()
+    for path in _scanned_files(root, project):
+        found.update(_DATABASE_VARIABLE.findall(_head(path)))
+    return found
+
+
+def _head(path: Path) -> str:
+    """The start of a text file; "" for one that is missing or unreadable."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(_MAX_SCANNED_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _scanned_files(root: Path, project: Path) -> Iterator[Path]:
+    for folder in dict.fromkeys((root, project)):
+        yield from sorted(path for path in folder.glob(".env*") if path.is_file())
+    count = 0
+    for parent, subfolders, files in os.walk(project):
+        subfolders[:] = sorted(
+            name for name in subfolders if not name.startswith(".") and name not in _NOT_PROJECT
+        )
+        for name in sorted(files):
+            if name.endswith(".py"):
+                count += 1
+                if count > _MAX_SCANNED_FILES:
+                    return
+                yield Path(parent) / name
+
+
+def _scheme(root: Path, project: Path) -> str:
+    text = ""
+    for folder in dict.fromkeys((project, root)):
+        paths = [folder / name for name in _DEPENDENCY_FILES]
+        paths += sorted(folder.glob("requirements*.txt")) + sorted(
+            folder.glob("requirements/*.txt")
+        )
+        for path in paths:
+            text += _head(path)
+    if re.search(r"\basyncpg\b", text):
+        return "postgresql+asyncpg"
+    if re.search(r"\bpsycopg\b", text):  # psycopg 3; psycopg2 is SQLAlchemy's default anyway
+        return "postgresql+psycopg"
+    return "postgresql"
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+
+def render_gate_yaml(facts: ProjectFacts) -> str:
+    """A gate.yaml with every key: set where the project needs it, commented out elsewhere."""
+    sections = [
+        _header(facts),
+        _database(facts),
+        _migrations(facts),
+        _tests(facts),
+        _coverage(facts),
+        _blocking(),
+        _reports(),
+    ]
+    return "\n".join(sections)
+
+
+def _header(facts: ProjectFacts) -> str:
+    root = f"root: {_text(facts.project_dir)}" if facts.project_dir != "." else "# root: ."
+    return f"""\
+# gate.yaml: the quality gate for this project, written by `gate init`.
+# `gate check` says what a run would do; `gate run` runs it.
+# Every key is optional; a commented-out key shows its default.
+# ${{VAR}} and ${{VAR:-default}} expand from the environment in every value;
+# write $${{ for a literal ${{.
+
+# The project folder: relative paths below resolve against it and commands run in it.
+# Default: the folder holding this file.
+{root}
+
+# Extra environment for migrations and tests.
+env:
+  # SECRET_KEY: test-secret
+"""
+
+
+def _database(facts: ProjectFacts) -> str:
+    scheme = f"scheme: {facts.scheme}"
+    if facts.scheme == "postgresql+asyncpg":
+        scheme = "# " + scheme
+    export = "\n".join(f'    {name}: "{template}"' for name, template in facts.export.items())
+    found = ", ".join(facts.database_variables) or "none found; DATABASE_URL assumed"
+    return f"""\
+# The PostgreSQL database the migrations and tests run against.
+database:
+  # auto | ephemeral | server | none. auto: server when url is set, else a throwaway
+  # PostgreSQL that gate starts for the run and removes afterwards.
+  # mode: auto
+  # Server mode: a PostgreSQL server where gate may create and drop its own databases,
+  # e.g. postgresql://postgres:postgres@localhost:5432/postgres. GATE_DATABASE_URL, not
+  # DATABASE_URL, so that your app's own setting never points gate at a database by accident.
+  url: ${{GATE_DATABASE_URL:-}}
+  # URL scheme used for {{url}} below: the driver your app talks to PostgreSQL with.
+  {scheme}
+  # Environment handed to migrations and tests, filled in for each test database.
+  # Templates over {{url}} {{host}} {{port}} {{user}} {{password}} {{database}}.
+  # Variables your code reads: {found}.
+  export:
+{export}
+  # Keep the database (and a server gate started) after the run, and say how to reach it.
+  # keep: false
+  # Folder with the PostgreSQL programs (initdb, pg_ctl); default: looked up on the system.
+  # bin_dir: /usr/lib/postgresql/16/bin
+"""
+
+
+def _migrations(facts: ProjectFacts) -> str:
+    command = facts.migrations_command
+    line = (
+        f"command: {_text(shlex.join(command))}" if command else "# command: alembic upgrade head"
+    )
+    found = f"found: {facts.alembic_ini}" if facts.alembic_ini else "no alembic.ini found"
+    return f"""\
+# Migrations that bring each fresh database to the current schema.
+migrations:
+  # Runs before the tests against the fresh database: a string split like a shell
+  # would, or a list. Omit for none ({found}).
+  {line}
+  # Extra checks: single_head (one head revision), drift (the models match the
+  # migrations), roundtrip (downgrade and upgrade again).
+  # checks: [single_head, drift, roundtrip]
+"""
+
+
+def _tests(facts: ProjectFacts) -> str:
+    paths = list(facts.test_paths) or ["."]
+    note = "" if facts.test_paths else " No tests folder was found, so the whole project."
+    venv = "found" if facts.has_venv else "none found"
+    return f"""\
+# How pytest runs.
+tests:
+  # Test folders or files, relative to root.{note}
+  paths: {_list(paths)}
+  # Extra pytest arguments: a list, or a string split like a shell would.
+  # args: []
+  # Interpreter that runs pytest: auto = the active virtualenv, else ROOT/.venv
+  # ({venv}), else gate's own.
+  # python: auto
+  # Seconds for any one test, enforced even when the test blocks in C; 0 = none.
+  # timeout: 300
+  # N or auto: run tests in parallel (pytest-xdist), each worker with its own database.
+  # workers: 1
+"""
+
+
+def _coverage(facts: ProjectFacts) -> str:
+    if facts.packages:
+        source = f"source: {_list(list(facts.packages))}"
+    else:
+        source = "# source: [your_package]"
+    return f"""\
+# Coverage of the code by the tests, and the floors a run must reach.
+coverage:
+  # Packages to measure; coverage is measured only when this lists something, and is
+  # required by fail_under, per_file and diff.
+  {source}
+  # File patterns to leave out, e.g. ["*/migrations/*"].
+  # omit: []
+  # Measure branches as well as lines.
+  # branch: true
+  # Total percent the tests must cover, 0..100; 0 = no floor.
+  # fail_under: 0
+  # Floor for every measured file, 0..100; 0 = none.
+  # per_file: 0
+  # Coverage of the lines changed since base.
+  # diff:
+  #   base: origin/main
+  #   fail_under: 0
+  #   # Changes of fewer lines than this are not checked.
+  #   min_lines: 0
+"""
+
+
+def _blocking() -> str:
+    return """\
+# Calls that block the asyncio event loop while tests run.
+blocking:
+  # What a call that blocks the event loop does to the verdict: fail | warn | off.
+  # mode: fail
+  # A callback holding the loop this many milliseconds is a finding.
+  # slow_ms: 100
+  # Calls allowed to block: "package.module.function" or "path/to/file.py:function".
+  # allow: []
+"""
+
+
+def _reports() -> str:
+    return """\
+# Where reports go, relative to root; null turns one off.
+reports:
+  # The machine-readable verdict (schema gate.report/1).
+  # json: .gate/report.json
+  # JUnit XML, for a CI system's test view.
+  # junit: .gate/junit.xml
+  # Cobertura XML, for a CI system's coverage view.
+  # coverage_xml: .gate/coverage.xml
+  # Coverage as browsable HTML.
+  # html: .gate/htmlcov
+  # A short Markdown summary, e.g. for a pull request comment.
+  # markdown: .gate/summary.md
+"""
+
+
+def _text(value: str) -> str:
+    # Plain when YAML would read it back as the same text; else JSON, which YAML reads too.
+    plain = re.fullmatch(r"[A-Za-z_./][A-Za-z0-9_./ +-]*[A-Za-z0-9_./+-]|[A-Za-z_./]", value)
+    if plain and value.lower() not in _YAML_WORDS and ": " not in value and " #" not in value:
+        return value
+    return json.dumps(value)
+
+
+def _list(values: list[str]) -> str:
+    return "[" + ", ".join(_text(value) for value in values) + "]"
+
+
+# ---- writing -------------------------------------------------------------------------------
+
+
+def write_gate_yaml(root: Path, *, force: bool) -> Path:
+    """Write ROOT/gate.yaml for the project found there; an existing one needs force."""
+    target = root / "gate.yaml"
+    if target.exists() and not force:
+        raise UsageError(
+            f"{target} already exists; edit it, or run `gate init --force` to replace it"
+        )
+    text = render_gate_yaml(sniff_project(root))
+    # Write beside it and rename, so an interrupted init never leaves half a gate.yaml.
+    partial = target.with_name(f".gate.yaml.{os.getpid()}.tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,328 @@
+"""Tests for gate init: sniffing little projects in temp folders and the gate.yaml it writes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gate.config import Config, load_config
+from gate.errors import UsageError
+from gate.initialize import ProjectFacts, render_gate_yaml, sniff_project, write_gate_yaml
+
+
+def make(root: Path, files: dict[str, str]) -> Path:
+    """Lay out files (a path ending in / is a folder) under root."""
+    for name, text in files.items():
+        path = root / name
+        if name.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def init_and_load(root: Path, environ: dict[str, str] | None = None) -> Config:
+    path = write_gate_yaml(root, force=False)
+    return load_config(path, environ or {})
+
+
+SETTINGS_WITH_URL = "import os\nDATABASE_URL = os.environ['DATABASE_URL']\n"
+
+
+def test_flat_project_with_asyncpg_and_alembic(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/settings.py": SETTINGS_WITH_URL,
+            "tests/test_app.py": "",
+            "alembic.ini": "[alembic]\n",
+            "requirements.txt": "fastapi\nasyncpg==0.30\n",
+            ".venv/": "",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts == ProjectFacts(
+        root=tmp_path,
+        project_dir=".",
+        packages=("app",),
+        test_paths=("tests",),
+        alembic_ini="alembic.ini",
+        has_venv=True,
+        database_variables=("DATABASE_URL",),
+        scheme="postgresql+asyncpg",
+    )
+    config = init_and_load(tmp_path)
+    assert config.root == tmp_path.resolve()
+    assert config.migrations.command == ["alembic", "upgrade", "head"]
+    assert config.tests.paths == ["tests"]
+    assert config.coverage.source == ["app"]
+    assert config.coverage.fail_under == 0
+    assert config.database.scheme == "postgresql+asyncpg"
+    assert config.database.export == {"DATABASE_URL": "{url}"}
+    assert config.database.effective_mode == "ephemeral"
+
+
+def test_full_stack_fastapi_template_monorepo(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            ".env": "DOMAIN=localhost\nPOSTGRES_SERVER=localhost\nPOSTGRES_PORT=5432\n"
+            "POSTGRES_DB=app\nPOSTGRES_USER=postgres\nPOSTGRES_PASSWORD=changethis\n",
+            "frontend/package.json": "{}",
+            "backend/pyproject.toml": "[project]\n"
+            'dependencies = ["psycopg[binary]<4.0", "sqlmodel"]\n',
+            "backend/alembic.ini": "[alembic]\nscript_location = app/alembic\n",
+            "backend/app/__init__.py": "",
+            "backend/app/core/config.py": "class Settings:\n    POSTGRES_SERVER: str\n",
+            "backend/app/alembic/env.py": "",
+            "backend/tests/conftest.py": "",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.project_dir == "backend"
+    assert facts.packages == ("app",)
+    assert facts.test_paths == ("tests",)
+    assert facts.alembic_ini == "alembic.ini"
+    assert facts.scheme == "postgresql+psycopg"
+    config = init_and_load(tmp_path)
+    assert config.root == (tmp_path / "backend").resolve()
+    assert config.migrations.command == ["alembic", "upgrade", "head"]
+    assert config.database.scheme == "postgresql+psycopg"
+    assert config.database.export == {
+        "POSTGRES_SERVER": "{host}",
+        "POSTGRES_PORT": "{port}",
+        "POSTGRES_USER": "{user}",
+        "POSTGRES_PASSWORD": "{password}",
+        "POSTGRES_DB": "{database}",
+    }
+    text = (tmp_path / "gate.yaml").read_text(encoding="utf-8")
+    assert "changethis" not in text  # names are sniffed, values (secrets) never copied
+
+
+def test_src_layout_with_tests_inside_the_package(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["psycopg2-binary"]\n',
+            "src/shop/__init__.py": "",
+            "src/shop/tests/__init__.py": "",
+            "src/shop/db.py": "HOST = env('POSTGRES_HOST')\nDB = env('POSTGRES_DB')\n",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.packages == ("shop",)
+    assert facts.test_paths == ("src/shop/tests",)
+    assert facts.scheme == "postgresql"  # psycopg2 is what plain postgresql:// means
+    assert facts.has_venv is False
+    config = init_and_load(tmp_path)
+    assert config.tests.paths == ["src/shop/tests"]
+    assert config.coverage.source == ["shop"]
+    assert config.database.scheme == "postgresql"
+    assert config.migrations.command is None
+    assert config.database.export == {
+        "POSTGRES_HOST": "{host}",
+        "POSTGRES_PORT": "{port}",
+        "POSTGRES_USER": "{user}",
+        "POSTGRES_PASSWORD": "{password}",
+        "POSTGRES_DB": "{database}",
+    }
+
+
+def test_alembic_in_a_subfolder_gets_dash_c(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "api/__init__.py": "",
+            "test/test_api.py": "",
+            "db/alembic.ini": "[alembic]\n",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.alembic_ini == "db/alembic.ini"
+    assert facts.migrations_command == ["alembic", "-c", "db/alembic.ini", "upgrade", "head"]
+    config = init_and_load(tmp_path)
+    assert config.migrations.command == ["alembic", "-c", "db/alembic.ini", "upgrade", "head"]
+    assert config.tests.paths == ["test"]
+
+
+def test_pydantic_settings_nested_variables(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "tests/": "",
+            ".env.example": "DATABASE__HOST=db\nDATABASE__PORT=5432\nDATABASE__NAME=svc\n"
+            "DATABASE__USER=u\nDATABASE__PASSWORD=p\nDATABASE__POOL_SIZE=5\n",
+        },
+    )
+
+    config = init_and_load(tmp_path)
+
+    assert config.database.export == {
+        "DATABASE__HOST": "{host}",
+        "DATABASE__NAME": "{database}",
+        "DATABASE__PASSWORD": "{password}",
+        "DATABASE__PORT": "{port}",
+        "DATABASE__USER": "{user}",
+    }
+
+
+def test_empty_folder_still_gives_a_loadable_gate_yaml(tmp_path: Path) -> None:
+    facts = sniff_project(tmp_path)
+
+    assert facts == ProjectFacts(root=tmp_path)
+    config = init_and_load(tmp_path)
+    assert config.tests.paths == ["."]
+    assert config.coverage.measured is False
+    assert config.migrations.command is None
+    assert config.database.export == {"DATABASE_URL": "{url}"}
+    assert config.database.scheme == "postgresql"
+
+
+def test_tools_and_virtualenvs_are_not_sniffed(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "tests/__init__.py": "",
+            "docs/__init__.py": "",
+            ".venv/lib/site-packages/x/settings.py": "DATABASE_URL = 1\nPOSTGRES_HOST = 2\n",
+            "node_modules/pkg/__init__.py": "",
+            "build/lib/app/__init__.py": "",
+            "dist/alembic.ini": "",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.packages == ("app",)
+    assert facts.database_variables == ()
+    assert facts.alembic_ini is None
+    assert facts.has_venv is True
+
+
+def test_url_comes_from_gate_database_url(tmp_path: Path) -> None:
+    make(tmp_path, {"tests/": ""})
+    write_gate_yaml(tmp_path, force=False)
+
+    config = load_config(
+        tmp_path / "gate.yaml", {"GATE_DATABASE_URL": "postgresql://u:p@ci:5432/postgres"}
+    )
+
+    assert config.database.url == "postgresql://u:p@ci:5432/postgres"
+    assert config.database.effective_mode == "server"
+
+
+CONTRACT_KEYS = [
+    ("root", 0),
+    ("env", 0),
+    ("database", 0),
+    ("mode", 2),
+    ("url", 2),
+    ("scheme", 2),
+    ("export", 2),
+    ("keep", 2),
+    ("bin_dir", 2),
+    ("migrations", 0),
+    ("command", 2),
+    ("checks", 2),
+    ("tests", 0),
+    ("paths", 2),
+    ("args", 2),
+    ("python", 2),
+    ("timeout", 2),
+    ("workers", 2),
+    ("coverage", 0),
+    ("source", 2),
+    ("omit", 2),
+    ("branch", 2),
+    ("fail_under", 2),
+    ("per_file", 2),
+    ("diff", 2),
+    ("base", 4),
+    ("fail_under", 4),
+    ("min_lines", 4),
+    ("blocking", 0),
+    ("mode", 2),
+    ("slow_ms", 2),
+    ("allow", 2),
+    ("reports", 0),
+    ("json", 2),
+    ("junit", 2),
+    ("coverage_xml", 2),
+    ("html", 2),
+    ("markdown", 2),
+]
+
+
+def test_rendered_yaml_has_every_contract_key_in_order(tmp_path: Path) -> None:
+    text = render_gate_yaml(ProjectFacts(root=tmp_path))
+    lines = text.splitlines()
+
+    position = 0
+    for key, indent in CONTRACT_KEYS:
+        # A key either set or commented out, at its nesting level once uncommented.
+        pattern = re.compile(rf"^ {{{indent}}}{key}:")
+        found = next(
+            i
+            for i in range(position, len(lines))
+            if pattern.match(re.sub(r"# ?", "", lines[i], count=1))
+        )
+        assert lines[found - 1].lstrip().startswith("#"), f"{key} has no comment above it"
+        position = found + 1
+    assert position > 0
+
+
+def test_awkward_names_are_quoted_so_they_round_trip(tmp_path: Path) -> None:
+    make(tmp_path, {"my tests/": "", "yes/": "", "-odd/": ""})
+    facts = ProjectFacts(
+        root=tmp_path,
+        packages=("yes", "on"),
+        test_paths=("my tests", "yes", "-odd"),
+        alembic_ini="conf dir/alembic.ini",
+    )
+    (tmp_path / "gate.yaml").write_text(render_gate_yaml(facts), encoding="utf-8")
+
+    config = load_config(tmp_path / "gate.yaml", {})
+
+    assert config.tests.paths == ["my tests", "yes", "-odd"]
+    assert config.coverage.source == ["yes", "on"]
+    assert config.migrations.command == ["alembic", "-c", "conf dir/alembic.ini", "upgrade", "head"]
+
+
+def test_existing_gate_yaml_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    existing = tmp_path / "gate.yaml"
+    existing.write_text("tests: {paths: [x]}\n", encoding="utf-8")
+
+    with pytest.raises(UsageError) as info:
+        write_gate_yaml(tmp_path, force=False)
+
+    assert info.value.message == (
+        f"{existing} already exists; edit it, or run `gate init --force` to replace it"
+    )
+    assert info.value.exit_code == 2
+    assert existing.read_text(encoding="utf-8") == "tests: {paths: [x]}\n"
+
+
+def test_force_replaces_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    make(tmp_path, {"tests/": ""})
+    (tmp_path / "gate.yaml").write_text("old\n", encoding="utf-8")
+
+    path = write_gate_yaml(tmp_path, force=True)
+
+    assert path == tmp_path / "gate.yaml"
+    assert path.read_text(encoding="utf-8").startswith("# gate.yaml: the quality gate")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gate.yaml", "tests"]
