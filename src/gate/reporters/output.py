@@ -14,6 +14,12 @@ def write_report(target: Path | str, text: str) -> None:
         sys.stdout.flush()
         return
     path = Path(target)
+    if path.exists() and not path.is_file():
+        # A device or a pipe (/dev/null, /dev/stdout, a FIFO): renaming over it would replace
+        # the device node itself, so write through it.
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename: readers see the old file or the new one, never half.
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
