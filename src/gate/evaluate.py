@@ -45,12 +45,14 @@ def tests_check(results: TestResults) -> Check:
     errors = [nodeid or "(collection)" for nodeid, _ in results.collect_errors]
     if results.timed_out:
         stopped = sorted(results.timed_out)
+        not_run = results.collected - len(results.cases)
         return Check(
             "tests",
             False,
             totals["failed"] + totals["errors"],
             0,
-            f"{_names(stopped)} {results.timed_out[stopped[0]]}",
+            f"{_names(stopped)} {results.timed_out[stopped[0]]}"
+            + (f"; {not_run} other test(s) did not run" if not_run > 0 else ""),
         )
     if errors:
         return Check(

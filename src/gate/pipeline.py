@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,11 +24,13 @@ from gate.evaluate import Check, evaluate, verdict
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
 from gate.outcome import RunOutcome, Step
-from gate.provision import DatabaseRequest, Provisioned, provision_database
+from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
 from gate.redact import redact
+from gate.reporters.ci import write_ci_outputs
 from gate.reporters.json_report import render_json
 from gate.reporters.junit import render_junit
 from gate.reporters.live import LiveProgress
+from gate.reporters.markdown import render_markdown
 from gate.reporters.output import write_report
 from gate.signals import interrupts_unwind, shielded
 from gate.testrun import TestPlan, run_tests
@@ -58,10 +63,15 @@ def new_run_id() -> str:
 @contextlib.contextmanager
 def timed(step: Step) -> Iterator[Step]:
     started = time.monotonic()
-    step.status = "failed"  # until it finishes
+    step.status = "running"
     try:
         yield step
-        if step.status == "failed" and not step.output:
+    except BaseException:
+        if step.status == "running":
+            step.status = "failed"
+        raise
+    else:
+        if step.status == "running":
             step.status = "ok"
     finally:
         step.duration_s += time.monotonic() - started
@@ -107,15 +117,23 @@ def _base_env(run: _Run, provisioned: Provisioned) -> dict[str, str]:
     return bin_dir_first(run.interpreter.path, env)
 
 
-def _migrate(run: _Run, env: Mapping[str, str], run_dir: Path) -> bool:
-    assert run.config is not None
+def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
+    assert run.config is not None and run.interpreter is not None
     step = run.outcome.step("migrate")
     command = run.config.migrations.command
     if not command:
         step.detail = "no migrations.command"
         return True
-    with timed(step):
+    with timed(step), provisioned.migration_target(command, run.config.root) as target:
+        # (database owner) With the template cache, migrations run once per key into the
+        # template; a cached one means there is nothing to run.
+        if target.cached:
+            step.detail = f"cached template {target.name} (`{' '.join(command)}` not rerun)"
+            return True
         step.detail = " ".join(command)
+        env = bin_dir_first(
+            run.interpreter.path, {**run.options.environ, **run.config.env, **target.env}
+        )
         try:
             completed = proc.run(
                 command, cwd=run.config.root, env=env, output_file=run_dir / "migrate.log"
@@ -126,6 +144,7 @@ def _migrate(run: _Run, env: Mapping[str, str], run_dir: Path) -> bool:
                 "or on PATH; install it in the project's environment or fix migrations.command"
             ) from exc
         if completed.code != 0:
+            step.status = "failed"  # set before output: the terminal shows failed steps' output
             step.output = run.hide(completed.output) or "(no output)"
             step.detail = f"{' '.join(command)} exited {completed.code}"
             run.outcome.checks.append(
@@ -139,6 +158,9 @@ def _migrate(run: _Run, env: Mapping[str, str], run_dir: Path) -> bool:
                 )
             )
             return False
+        target.succeeded()
+        if target.slot is not None:
+            step.detail += f" (into new template {target.slot.name})"
     return True
 
 
@@ -270,6 +292,8 @@ def _write_reports(run: _Run) -> None:
     with timed(step):
         if junit_target is not None:
             targets.append((junit_target, "junit"))
+        if config is not None and config.reports.markdown is not None:
+            targets.append((config.reports.markdown, "markdown"))
         if json_target is not None:
             targets.append((json_target, "json"))
         written = []
@@ -278,10 +302,16 @@ def _write_reports(run: _Run) -> None:
             if kind == "json":
                 step.status = "ok"  # the JSON report describes itself as written
                 text = render_json(run.outcome)
+            elif kind == "markdown":
+                text = render_markdown(run.outcome)
             else:
                 text = render_junit(run.outcome)
             write_report(path, run.hide(text))
             written.append(str(target))
+        if config is not None:
+            written += write_ci_outputs(
+                run.outcome, run.options.environ, run.outcome.root, sys.stdout, run.hide
+            )
         step.detail = ", ".join(written)
 
 
@@ -332,6 +362,10 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         if config.database.url:
             run.secrets.append(config.database.url)
         request = _database_request(config, options)
+        # (database owner) GATE_NO_CACHE=1 bypasses the caches until the CLI has --no-cache.
+        request = dataclasses.replace(
+            request, cache=not options.environ.get("GATE_NO_CACHE"), environ=options.environ
+        )
         python = choose_python(config.tests.python, config.root, options.environ)
         run.interpreter = probe(python, options.environ)
         step.detail = f"{path.name}; Python {run.interpreter.python_version} at {python}"
@@ -346,12 +380,20 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         provisioned = stack.enter_context(provision_database(request, outcome.run_id, ledger))
         run.secrets += provisioned.secrets
         step.detail = provisioned.detail
+
+    # (database owner) Migrate first (into the cached template, or the run database without
+    # the cache), then make the run's databases: one, plus a clone per xdist worker.
+    if not _migrate(run, provisioned, run_dir):
+        return
+    with timed(outcome.step("provision")) as step:
+        provisioned.create_run_databases(worker_count(_workers(run)))
+        step.detail = provisioned.detail
         if request.keep and provisioned.address is not None:
             _announce_kept(run, provisioned)
 
     env = _base_env(run, provisioned)
-    if not _migrate(run, env, run_dir):
-        return
+    if provisioned.worker_env:
+        env["GATE_WORKER_ENV"] = json.dumps(provisioned.worker_env)
     _test(run, env, run_dir)
     _evaluate(run)
 

@@ -18,11 +18,19 @@ from pathlib import Path
 from gate import proc
 from gate.database.address import ServerAddress
 from gate.database.binaries import PostgresBinaries
+from gate.database.cluster_cache import (
+    ClusterSaver,
+    cached_cluster,
+    cluster_key,
+    copy_cluster,
+    forget_cluster,
+)
 from gate.errors import InfraError
 
 READY_TIMEOUT_S = 30.0
 PORT_ATTEMPTS = 5
 SUPERUSER = "postgres"
+SHM_MIN_FREE_BYTES = 1 << 30
 
 # Durability is worthless for a database that is thrown away; these make tests much faster.
 TEST_SETTINGS = {
@@ -79,6 +87,39 @@ def _chown_tree(path: Path, account: RunAs | None) -> None:
             os.chown(os.path.join(dirpath, name), account.uid, account.gid, follow_symlinks=False)
 
 
+def traversable_by(folder: Path, account: RunAs) -> bool:
+    """Whether `account` can reach into folder: every ancestor must let it search (x bit)."""
+    for part in [folder, *folder.parents]:
+        try:
+            info = part.stat()
+        except OSError:
+            return False
+        if info.st_uid == account.uid:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == account.gid:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            return False
+    return True
+
+
+def server_parent(requested: Path | None, account: RunAs | None) -> Path | None:
+    """Where the server folder goes: the temp folder, unless the server account could not reach
+    it (a private TMPDIR as root), then /tmp or /dev/shm."""
+    if account is None:
+        return requested
+    preferred = requested or Path(tempfile.gettempdir())
+    for candidate in (preferred, Path("/tmp"), Path("/dev/shm")):
+        if candidate.is_dir() and traversable_by(candidate, account):
+            return candidate
+    raise InfraError(
+        f"the {account.name} account that runs PostgreSQL cannot reach {preferred}, /tmp or "
+        "/dev/shm; set TMPDIR to a folder it can search"
+    )
+
+
 def _log_tail(log: Path, lines: int = 15) -> str:
     try:
         text = log.read_text(encoding="utf-8", errors="replace")
@@ -95,11 +136,9 @@ def _gid(account: RunAs | None) -> int | None:
     return None if account is None else account.gid
 
 
-def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | None) -> None:
-    """initdb a cluster owned by `account`; the folder must already belong to it."""
-    argv = [
-        binaries.tool("initdb"),
-        "--pgdata", str(data_dir),
+def initdb_args(account: RunAs | None) -> list[str]:
+    """initdb's arguments but the data folder; part of the cluster cache key."""
+    return [
         "--username", SUPERUSER,
         "--auth", "trust",
         "--encoding", "UTF8",
@@ -107,6 +146,11 @@ def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | No
         "--no-sync",
         "--no-instructions",
     ]  # fmt: skip
+
+
+def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | None) -> None:
+    """initdb a cluster owned by `account`; the folder must already belong to it."""
+    argv = [binaries.tool("initdb"), "--pgdata", str(data_dir), *initdb_args(account)]
     try:
         result = subprocess.run(
             argv,
@@ -123,6 +167,30 @@ def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | No
         raise InfraError(f"initdb failed (exit {result.returncode}):\n{output[-2000:]}")
 
 
+def _empty_folder(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def fast_temp_root() -> Path | None:
+    """/dev/shm when it is roomy and TMPDIR is not set: a throwaway cluster needs no disk.
+
+    Copying a cached cluster to memory takes a fraction of writing it to disk.
+    """
+    if os.environ.get("TMPDIR"):
+        return None
+    shm = Path("/dev/shm")
+    try:
+        stats = os.statvfs(shm)
+    except OSError:
+        return None
+    roomy = stats.f_bavail * stats.f_frsize >= SHM_MIN_FREE_BYTES
+    return shm if roomy and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 class EphemeralServer:
     """A postgres process gate owns; stop() is idempotent and always removes the folder."""
 
@@ -134,6 +202,7 @@ class EphemeralServer:
         self.account = account
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.cluster_origin = "uncached"  # warm | cold | uncached: how the data folder was made
 
     @property
     def address(self) -> ServerAddress:
@@ -208,22 +277,74 @@ class EphemeralServer:
         proc.stop_group(process, grace_s=2)
 
 
+def _prepare_cluster(
+    server: EphemeralServer, cache: Path | None
+) -> tuple[str, ClusterSaver | None, str | None]:
+    """Fill the data folder: a copy of the cached cluster, else initdb (then cache a copy).
+
+    Returns how (warm, cold or uncached), the saver still writing the cache, and the key.
+    """
+    account = server.account
+    if cache is None:
+        init_cluster(server.binaries, server.data_dir, account)
+        return "uncached", None, None
+    owner = account.name if account is not None else str(os.geteuid())
+    key = cluster_key(server.binaries, initdb_args(account), owner)
+    entry = cached_cluster(cache, key)
+    if entry is not None:
+        copy_cluster(entry, server.data_dir)
+        _chown_tree(server.data_dir, account)
+        return "warm", None, key
+    forget_cluster(cache, key)  # an incomplete entry left by a killed run
+    init_cluster(server.binaries, server.data_dir, account)
+    snapshot = server.base_dir / "cluster-snapshot"
+    try:
+        copy_cluster(server.data_dir, snapshot)
+    except OSError:
+        return "cold", None, key
+    saver = ClusterSaver(snapshot, cache, key)
+    saver.start()
+    return "cold", saver, key
+
+
 @contextlib.contextmanager
 def ephemeral_server(
-    binaries: PostgresBinaries, *, temp_root: Path | None = None, keep: bool = False
+    binaries: PostgresBinaries,
+    *,
+    temp_root: Path | None = None,
+    keep: bool = False,
+    cache: Path | None = None,
 ) -> Iterator[EphemeralServer]:
-    """Start a private server for the block; stop it and delete its folder on every exit path."""
+    """Start a private server for the block; stop it and delete its folder on every exit path.
+
+    With `cache` (a folder), a warm start copies a cached initdb'd cluster instead of running
+    initdb, and a cold start fills the cache for the next run.
+    """
     account = unprivileged_account()
-    base_dir = Path(tempfile.mkdtemp(prefix="gate-pg-", dir=temp_root))
+    root = server_parent(temp_root if temp_root is not None else fast_temp_root(), account)
+    base_dir = Path(tempfile.mkdtemp(prefix="gate-pg-", dir=root))
     server = EphemeralServer(binaries, base_dir, account)
+    saver: ClusterSaver | None = None
     try:
         _chown_tree(base_dir, account)
         server.data_dir.mkdir(mode=0o700)
         _chown_tree(server.data_dir, account)
-        init_cluster(binaries, server.data_dir, account)
-        server.start()
+        server.cluster_origin, saver, key = _prepare_cluster(server, cache)
+        try:
+            server.start()
+        except InfraError:
+            if server.cluster_origin != "warm" or cache is None or key is None:
+                raise
+            # A cached cluster that does not start (damaged cache): rebuild it once.
+            server.stop()
+            forget_cluster(cache, key)
+            _empty_folder(server.data_dir)
+            server.cluster_origin, saver, key = _prepare_cluster(server, cache)
+            server.start()
         yield server
     finally:
+        if saver is not None:
+            saver.join()
         if not keep:
             server.stop()
             shutil.rmtree(base_dir, ignore_errors=True)

@@ -51,7 +51,7 @@ def _failures(console: Console, outcome: RunOutcome, verbose: bool) -> None:
         where = ""
         if case.crash_path and case.crash_line:
             where = f" [dim]({escape(str(case.crash_path))}:{case.crash_line})[/]"
-        label = "" if case.outcome == "failed" else f" [dim][{case.outcome} in {case.phase}][/]"
+        label = "" if case.outcome == "failed" else f" [dim]\\[{case.outcome} in {case.phase}][/]"
         console.print(f"  [red]✗[/] {escape(case.nodeid)}{label}{where}", highlight=False)
         lines = (case.longrepr if verbose else case.message).strip().splitlines()
         for line in lines[-(200 if verbose else MAX_FAILURE_LINES) :]:

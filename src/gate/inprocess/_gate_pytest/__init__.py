@@ -19,10 +19,20 @@ from .events import EventWriter
 _writer_key = pytest.StashKey[EventWriter]()
 _timeout_key = pytest.StashKey[Any]()
 
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
 MAX_TEXT = 20_000  # longest failure text kept per report; the JUnit file holds no more than this
 
 _worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _run_dir = os.environ.get("GATE_RUN_DIR")
+
+# (database owner) Each xdist worker gets its own database: gate made one clone per worker and
+# hands their database.export variables over as GATE_WORKER_ENV = {"gw0": {...}, ...}. This runs
+# at import, before any conftest reads DATABASE_URL or the like.
+if _worker_id != "main" and os.environ.get("GATE_WORKER_ENV"):
+    _own_database = json.loads(os.environ["GATE_WORKER_ENV"]).get(_worker_id)
+    if isinstance(_own_database, dict):
+        os.environ.update({str(k): str(v) for k, v in _own_database.items()})
 
 # Coverage starts at import time: `-p` plugins load before conftest.py files, so every project
 # module a conftest imports is measured from its first line.
@@ -42,7 +52,16 @@ def _crash(report: pytest.TestReport) -> dict[str, Any] | None:
     reprcrash = getattr(report.longrepr, "reprcrash", None)
     if reprcrash is None:
         return None
-    return {"path": reprcrash.path, "line": reprcrash.lineno, "message": _clip(reprcrash.message)}
+    path, line = reprcrash.path, reprcrash.lineno
+    # A timeout raised inside one of gate's own wrappers must blame the test's line.
+    entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", None) or []
+    for entry in reversed(entries):
+        location = getattr(entry, "reprfileloc", None)
+        if location is not None and _OWN_DIR not in os.path.abspath(location.path):
+            if _OWN_DIR in os.path.abspath(path):
+                path, line = location.path, location.lineno
+            break
+    return {"path": path, "line": line, "message": _clip(reprcrash.message)}
 
 
 def _report_worker(report: pytest.TestReport) -> str:

@@ -39,6 +39,7 @@ class TimeoutPlugin:
         self._previous_handler: Any = None
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
+        __tracebackhide__ = True  # blame the test's line, not this handler
         raise TestTimeout(f"gate: test exceeded tests.timeout ({self.seconds:g}s) and was stopped")
 
     def _arm(self, nodeid: str) -> None:

@@ -1,0 +1,193 @@
+"""Fixtures for gate's own tests: a real PostgreSQL server, real projects in temp folders, and
+guards that fail a test which leaves a database, a server or a temp folder behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gate.database.address import ServerAddress, parse_server_url
+from gate.database.binaries import find_binaries
+from gate.database.ephemeral import ephemeral_server
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER_ENV = "GATE_TEST_SERVER_URL"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[ServerAddress]:
+    """A PostgreSQL server for server-mode tests: $GATE_TEST_SERVER_URL, else one gate starts."""
+    url = os.environ.get(SERVER_ENV)
+    if url:
+        yield parse_server_url(url)
+        return
+    with ephemeral_server(find_binaries()) as server:
+        yield server.address
+
+
+def gate_databases(server: ServerAddress) -> set[str]:
+    with psycopg.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password or None,
+        dbname="postgres", autocommit=True,
+    ) as connection:
+        rows = connection.execute(
+            # Migrated templates (gate_template_<hash12>) are a cache that outlives runs on
+            # purpose; a template still being built (..._building_<run id>) is not.
+            "SELECT datname FROM pg_database WHERE datname LIKE 'gate\\_%'"
+            " AND datname !~ '^gate_template_[0-9a-f]{12}$'"
+        ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def gate_processes(folder: Path) -> set[int]:
+    """postgres processes running from a gate-made folder (private servers) under `folder`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(folder).encode() in cmdline and b"postgres" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+
+
+@dataclass
+class GateResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass
+class GateRunner:
+    """Runs the real `gate` command in a subprocess, as a user would."""
+
+    env: dict[str, str]
+
+    def __call__(
+        self, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
+    ) -> GateResult:
+        completed = subprocess.run(
+            [sys.executable, "-m", "gate", *args],
+            cwd=cwd,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return GateResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    """Keeps run ledgers out of the real home folder."""
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def gate_tmp() -> Iterator[Path]:
+    """The TMPDIR of the gate under test: short (unix socket paths are limited to ~100 bytes)
+    and private, so the guard sees only this test's folders."""
+    folder = Path(tempfile.mkdtemp(prefix="gt-", dir="/tmp"))
+    folder.chmod(0o755)  # like /tmp: the server account (when root) can search it
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def gate(state_dir: Path, pg_server: ServerAddress, gate_tmp: Path) -> Iterator[GateRunner]:
+    """The gate command, guarded: after the test no gate database, server or folder remains."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATE_", "PYTEST_"))}
+    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1",
+                "COLUMNS": "200", "TMPDIR": str(gate_tmp)})
+    env.pop("DATABASE_URL", None)
+    env.pop("VIRTUAL_ENV", None)
+    databases_before = gate_databases(pg_server)
+    yield GateRunner(env)
+    assert gate_databases(pg_server) - databases_before == set(), "a gate database was left"
+    assert gate_processes(gate_tmp) == set(), "a private server was left running"
+    assert sorted(p.name for p in gate_tmp.iterdir()) == [], "a gate temp folder was left"
+
+
+@dataclass
+class Project:
+    root: Path
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty project folder; tests write its package, tests and gate.yaml."""
+    root = tmp_path / "project"
+    root.mkdir()
+    return Project(root)
+
+
+@pytest.fixture
+def small_app(project: Project) -> Project:
+    """A tiny, fully covered project whose tests read the database gate hands them."""
+    project.write(
+        "app/__init__.py",
+        """
+        def add(a: int, b: int) -> int:
+            return a + b
+        """,
+    )
+    project.write(
+        "tests/test_app.py",
+        """
+        import os
+
+        import psycopg
+
+        from app import add
+
+
+        def test_add():
+            assert add(2, 3) == 5
+
+
+        def test_database_is_reachable():
+            url = os.environ["DATABASE_URL"]
+            with psycopg.connect(url) as connection:
+                assert connection.execute("select 1").fetchone() == (1,)
+        """,
+    )
+    project.write(
+        "gate.yaml",
+        """
+        database:
+          scheme: postgresql
+        coverage:
+          source: [app]
+          fail_under: 100
+        tests:
+          timeout: 60
+        """,
+    )
+    return project
