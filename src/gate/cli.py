@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
 from gate import __version__
 from gate.errors import GateError
+from gate.hook_cli import hook_app
 
 app = typer.Typer(
     name="gate",
@@ -22,7 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-hook_app = typer.Typer(help="Install or remove the git pre-push hook that runs gate.")
 
 
 def make_console(color: str, stream: object = None) -> Console:
@@ -130,7 +129,10 @@ def run_command(
         live=not quiet and not os.environ.get("CI"),
     )
     outcome = run_gate(options, console)
-    if quiet:
+    if outcome.exit_code == 2 and outcome.error:
+        # Bad input: one paragraph that names the file, key and fix; no step table around it.
+        typer.echo(f"gate: {outcome.error}", err=True)
+    elif quiet:
         console.print(f"{outcome.verdict.upper()} (exit {outcome.exit_code})")
         if outcome.error:
             console.print(f"error: {outcome.error}", highlight=False, markup=False)
@@ -187,24 +189,19 @@ def clean_command(
     raise typer.Exit(3 if report.problems else 0)
 
 
+app.add_typer(hook_app, name="hook")
+
+
 def main() -> None:
-    """Console-script entry point: every GateError becomes one paragraph and its exit code."""
+    """Console-script entry point: every GateError becomes one paragraph and its exit code.
+
+    Flag and argument errors are typer's (click's) own: usage plus one line, exit 2.
+    """
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+        app()
     except GateError as exc:
         typer.echo(f"gate: {exc.message}", err=True)
         sys.exit(exc.exit_code)
     except GateErrorExit as exc:
         typer.echo(f"gate: {exc.message}", err=True)
         sys.exit(exc.code)
-    except KeyboardInterrupt:
-        typer.echo("gate: interrupted", err=True)
-        sys.exit(130)
-    except click.exceptions.ClickException as exc:  # bad flags and arguments
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
