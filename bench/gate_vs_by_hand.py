@@ -50,11 +50,26 @@ def by_hand(address: ServerAddress, env: dict[str, str], round_no: int) -> float
     create_database(address, name)
     try:
         url = address.with_database(name).url("postgresql+asyncpg")
-        step_env = {**env, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 40,
-                    "ENVIRONMENT": "test"}
+        step_env = {
+            **env,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "ENVIRONMENT": "test",
+        }
         run([str(BIN / "alembic"), "-c", "sample_app/alembic.ini", "upgrade", "head"], step_env)
-        run([str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--cov=sample_app",
-             "--cov-branch", "--cov-report=", "sample_app/tests"], step_env)
+        run(
+            [
+                str(BIN / "pytest"),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--cov=sample_app",
+                "--cov-branch",
+                "--cov-report=",
+                "sample_app/tests",
+            ],
+            step_env,
+        )
     finally:
         drop_database(address, name)
     return time.perf_counter() - started
@@ -62,8 +77,20 @@ def by_hand(address: ServerAddress, env: dict[str, str], round_no: int) -> float
 
 def with_gate(address: ServerAddress, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    run([str(BIN / "gate"), "run", "-q", "--database-url", address.url(),
-         "--json", os.devnull, "--junit", os.devnull], env)
+    run(
+        [
+            str(BIN / "gate"),
+            "run",
+            "-q",
+            "--database-url",
+            address.url(),
+            "--json",
+            os.devnull,
+            "--junit",
+            os.devnull,
+        ],
+        env,
+    )
     return time.perf_counter() - started
 
 
@@ -87,8 +114,9 @@ def main() -> None:
             else:
                 gated.append(with_gate(address, env))
                 hand.append(by_hand(address, env, round_no))
-            print(f"round {round_no + 1}: gate {gated[-1]:.2f}s  by hand {hand[-1]:.2f}s",
-                  flush=True)
+            print(
+                f"round {round_no + 1}: gate {gated[-1]:.2f}s  by hand {hand[-1]:.2f}s", flush=True
+            )
     gate_median, hand_median = statistics.median(gated), statistics.median(hand)
     print(f"median: gate run {gate_median:.2f}s, by hand {hand_median:.2f}s")
     print(f"ratio gate/by-hand: {gate_median / hand_median:.2f}x")

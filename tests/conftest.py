@@ -37,8 +37,12 @@ def pg_server() -> Iterator[ServerAddress]:
 
 def gate_databases(server: ServerAddress) -> set[str]:
     with psycopg.connect(
-        host=server.host, port=server.port, user=server.user, password=server.password or None,
-        dbname="postgres", autocommit=True,
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password or None,
+        dbname="postgres",
+        autocommit=True,
     ) as connection:
         rows = connection.execute(
             # Migrated templates (gate_template_<hash12>) are a cache that outlives runs on
@@ -62,8 +66,6 @@ def gate_processes(folder: Path) -> set[int]:
         if str(folder).encode() in cmdline and b"postgres" in cmdline:
             found.add(int(entry.name))
     return found
-
-
 
 
 @dataclass
@@ -118,8 +120,15 @@ def gate_tmp() -> Iterator[Path]:
 def gate(state_dir: Path, pg_server: ServerAddress, gate_tmp: Path) -> Iterator[GateRunner]:
     """The gate command, guarded: after the test no gate database, server or folder remains."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATE_", "PYTEST_"))}
-    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1",
-                "COLUMNS": "200", "TMPDIR": str(gate_tmp)})
+    env.update(
+        {
+            "GATE_STATE_DIR": str(state_dir),
+            "CI": "true",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            "TMPDIR": str(gate_tmp),
+        }
+    )
     env.pop("DATABASE_URL", None)
     env.pop("VIRTUAL_ENV", None)
     databases_before = gate_databases(pg_server)

@@ -36,15 +36,22 @@ def test_passing_project_in_ephemeral_mode(gate: GateRunner, small_app: Project)
     assert report["exit_code"] == 0
     assert [step["name"] for step in report["steps"]] == STEP_ORDER
     assert steps(report) == {
-        "config": "ok", "provision": "ok", "migrate": "skipped", "test": "ok",
-        "evaluate": "ok", "report": "ok", "teardown": "ok",
+        "config": "ok",
+        "provision": "ok",
+        "migrate": "skipped",
+        "test": "ok",
+        "evaluate": "ok",
+        "report": "ok",
+        "teardown": "ok",
     }
     assert "private PostgreSQL" in report["steps"][1]["detail"]
     assert report["tests"] == {"total": 2, "passed": 2, "failed": 0, "errors": 0, "skipped": 0}
     assert report["coverage"]["percent"] == 100.0
     assert report["coverage"]["files"] == {"app/__init__.py": 100.0}
     assert {c["name"]: c["passed"] for c in report["checks"]} == {
-        "tests": True, "coverage.fail_under": True, "blocking": True,
+        "tests": True,
+        "coverage.fail_under": True,
+        "blocking": True,
     }
     junit = (small_app.root / ".gate/junit.xml").read_text()
     assert 'tests="2"' in junit and 'name="test_database_is_reachable"' in junit
@@ -213,7 +220,9 @@ def test_unreachable_server_is_an_infrastructure_error_within_seconds(
 ) -> None:
     started = time.monotonic()
     result = gate(
-        "run", "--database-url", "postgresql://app:hunter2-secret@127.0.0.1:1/postgres",
+        "run",
+        "--database-url",
+        "postgresql://app:hunter2-secret@127.0.0.1:1/postgres",
         cwd=small_app.root,
     )
     assert time.monotonic() - started < 10
@@ -384,7 +393,10 @@ def test_leftovers_of_a_killed_run_are_removed_by_gate_clean(
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "gate", "run", "--database-url", pg_server.url()],
-        cwd=small_app.root, env=gate.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=small_app.root,
+        env=gate.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60

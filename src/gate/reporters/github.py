@@ -1,0 +1,100 @@
+"""GitHub Actions workflow commands: `::error file=…,line=…,title=…::message` annotations (pure).
+
+Escaping follows @actions/core: data escapes %, CR and LF; property values also escape : and ,.
+"""
+
+from __future__ import annotations
+
+from gate.outcome import RunOutcome
+from gate.reporters.locations import blocking_places, failure_location, first_line
+
+#: Checks whose failures are annotated one by one (tests, findings) rather than as a whole.
+ITEMISED_CHECKS = ("tests", "blocking")
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(
+    level: str,
+    message: str,
+    *,
+    title: str,
+    file: str | None = None,
+    line: int | None = None,
+) -> str:
+    properties = []
+    if file:
+        properties.append(f"file={escape_property(file)}")
+        if line:
+            properties.append(f"line={line}")
+    properties.append(f"title={escape_property(title)}")
+    return f"::{level} {','.join(properties)}::{escape_data(message)}"
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}{path}" if prefix else path
+
+
+def render_annotations(outcome: RunOutcome, prefix: str = "") -> list[str]:
+    """One line per annotation; prefix turns root-relative paths into repository-relative ones."""
+    lines: list[str] = []
+    results = outcome.results
+    itemised: set[str] = set()
+    if results is not None:
+        for nodeid, text in results.collect_errors:
+            path = nodeid.partition("::")[0]
+            lines.append(
+                annotation(
+                    "error",
+                    text.strip() or "collection failed",
+                    title=f"collection error in {nodeid or 'the session'}",
+                    file=_join(prefix, path) if path.endswith(".py") else None,
+                )
+            )
+            itemised.add("tests")
+        root = str(outcome.root)
+        for case in results.bad_cases:
+            location = failure_location(case, root, results.rootdir)
+            state = "failed" if case.outcome == "failed" else f"{case.outcome} in {case.phase}"
+            lines.append(
+                annotation(
+                    "error",
+                    case.message.strip() or first_line(case.longrepr) or state,
+                    title=f"{case.nodeid} {state}",
+                    file=None if location is None else _join(prefix, location.path),
+                    line=None if location is None else location.line,
+                )
+            )
+            itemised.add("tests")
+    blocking_failed = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    for place in blocking_places(outcome):
+        more = f" (+{len(place.tests) - 1} more)" if len(place.tests) > 1 else ""
+        message = (
+            f"{place.call} blocked the event loop {place.count} time(s), up to "
+            f"{place.worst_ms:.1f} ms, in {place.tests[0]}{more}"
+        )
+        if place.note:
+            message += f"\n{place.note}"
+        lines.append(
+            annotation(
+                "error" if blocking_failed else "warning",
+                message,
+                title="blocking call in the event loop",
+                file=_join(prefix, place.path),
+                line=place.line,
+            )
+        )
+        itemised.add("blocking")
+    for check in outcome.failed_checks:
+        if check.name in ITEMISED_CHECKS and check.name in itemised:
+            continue
+        lines.append(annotation("error", check.message, title=f"gate: {check.name}"))
+    if outcome.error:
+        lines.append(annotation("error", outcome.error, title="gate: error"))
+    return lines

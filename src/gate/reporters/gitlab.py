@@ -1,0 +1,113 @@
+"""GitLab CI: the code-quality report (artifacts:reports:codequality) and the coverage line (pure).
+
+https://docs.gitlab.com/ci/testing/code_quality/#code-quality-report-format
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from gate.outcome import RunOutcome
+from gate.reporters.locations import failure_location, first_line
+
+REPORT_NAME = "gl-code-quality-report.json"
+
+
+def coverage_line(outcome: RunOutcome) -> str | None:
+    """Matches the job's `coverage: '/Coverage: \\d+\\.\\d+%/'`."""
+    if outcome.coverage is None:
+        return None
+    return f"Coverage: {outcome.coverage.percent:.2f}%"
+
+
+def fingerprint(check: str, path: str, line: int | None, test: str) -> str:
+    key = "\0".join((check, path, str(line or 0), test))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _issue(
+    check: str, description: str, severity: str, path: str, line: int | None, test: str
+) -> dict[str, Any]:
+    return {
+        "type": "issue",
+        "check_name": check,
+        "description": description,
+        "severity": severity,
+        "fingerprint": fingerprint(check, path, line, test),
+        "location": {"path": path, "lines": {"begin": line or 1}},
+    }
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}{path}" if prefix else path
+
+
+def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str, Any]]:
+    """Failed tests and blocking findings; prefix makes root-relative paths repository-relative."""
+    issues: list[dict[str, Any]] = []
+    results = outcome.results
+    if results is None:
+        return issues
+    for nodeid, text in results.collect_errors:
+        path = nodeid.partition("::")[0] or "."
+        description = f"{nodeid or 'the session'} failed to collect: {first_line(text)}"
+        issues.append(
+            _issue("gate.collect", description, "blocker", _join(prefix, path), None, nodeid)
+        )
+    root = str(outcome.root)
+    for case in results.bad_cases:
+        location = failure_location(case, root, results.rootdir)
+        path = _join(prefix, location.path if location else case.nodeid.partition("::")[0])
+        state = "failed" if case.outcome == "failed" else f"{case.outcome} in {case.phase}"
+        message = first_line(case.message) or first_line(case.longrepr)
+        issues.append(
+            _issue(
+                "gate.test",
+                f"{case.nodeid} {state}: {message}" if message else f"{case.nodeid} {state}",
+                "major" if case.outcome == "failed" else "critical",
+                path,
+                location.line if location else None,
+                case.nodeid,
+            )
+        )
+    blocking_failed = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    seen: dict[tuple[str, int | None, str], dict[str, Any]] = {}
+    for finding in results.blocking:
+        raw_line = finding.get("line")
+        line = raw_line if isinstance(raw_line, int) else None
+        path = _join(prefix, str(finding.get("file")))
+        test = str(finding.get("test"))
+        key = (path, line, test)
+        if key in seen:  # the same place in the same test once more: one issue, not a duplicate
+            continue
+        call = finding.get("call") or f"{finding.get('kind')} callback"
+        duration = float(finding.get("duration_ms") or 0)
+        seen[key] = _issue(
+            "gate.blocking",
+            f"{call} blocked the event loop for {duration:.1f} ms in {test}",
+            "major" if blocking_failed else "minor",
+            path,
+            line,
+            test,
+        )
+    issues += seen.values()
+    return _unique(issues)
+
+
+def _unique(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GitLab merges issues that share a fingerprint; give every repeat a fingerprint of its own."""
+    taken: set[str] = set()
+    for issue in issues:
+        value, repeat = issue["fingerprint"], 1
+        while value in taken:
+            repeat += 1
+            value = hashlib.sha256(f"{issue['fingerprint']}#{repeat}".encode()).hexdigest()
+        issue["fingerprint"] = value
+        taken.add(value)
+    return issues
+
+
+def render_code_quality(outcome: RunOutcome, prefix: str = "") -> str:
+    return json.dumps(code_quality_issues(outcome, prefix), indent=2) + "\n"
