@@ -84,8 +84,8 @@ def test_failing_test_fails_the_gate_naming_it(gate: GateRunner, small_app: Proj
     report = read_report(small_app)
     assert report["verdict"] == "fail"
     assert report["tests"]["failed"] == 1
-    tests_check = next(c for c in report["checks"] if c["name"] == "tests")
-    assert tests_check["message"] == "1 of 3 tests failed: tests/test_broken.py::test_broken"
+    suite_check = next(c for c in report["checks"] if c["name"] == "tests")
+    assert suite_check["message"] == "1 of 3 tests failed: tests/test_broken.py::test_broken"
     assert report["failed_tests"][0]["line"] == 2
 
 

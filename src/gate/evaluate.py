@@ -39,7 +39,7 @@ def _names(ids: Sequence[str], limit: int = 3) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def tests_check(results: TestResults) -> Check:
+def suite_check(results: TestResults) -> Check:
     totals = results.totals
     bad = [case.nodeid for case in results.bad_cases]
     errors = [nodeid or "(collection)" for nodeid, _ in results.collect_errors]
@@ -148,7 +148,7 @@ def evaluate(
     coverage_expected: bool,
     blocking_mode: str,
 ) -> list[Check]:
-    checks = [tests_check(results)]
+    checks = [suite_check(results)]
     if coverage_expected:
         if coverage is None:
             checks.append(
