@@ -1,0 +1,132 @@
+"""gate runs a project's tests with the project's own interpreter, on another Python version."""
+
+from __future__ import annotations
+
+import glob
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GateRunner, Project
+
+
+def find_python(version: str) -> str:
+    """A CPython of this version on the machine (PATH or pyenv)."""
+    candidates = sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python")))
+    candidates += [shutil.which(f"python{version}") or ""]
+    for candidate in candidates:
+        # pyenv shims exist for versions that are not active; ask each one to run.
+        if (
+            candidate
+            and subprocess.run([candidate, "-c", ""], capture_output=True, check=False).returncode
+            == 0
+        ):
+            return candidate
+    pytest.fail(f"no Python {version} on this machine; install it (e.g. `pyenv install {version}`)")
+
+
+def make_venv(root: Path, python: str, *packages: str) -> Path:
+    """A project .venv with only the given packages, as uv or poetry would make it."""
+    uv = shutil.which("uv")
+    venv = root / ".venv"
+    if uv:
+        subprocess.run([uv, "venv", "-q", "-p", python, str(venv)], check=True)
+        if packages:
+            subprocess.run(
+                [uv, "pip", "install", "-q", "-p", str(venv / "bin/python"), *packages],
+                check=True,
+            )
+    else:
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        if packages:
+            subprocess.run(
+                [str(venv / "bin/python"), "-m", "pip", "install", "-q", *packages], check=True
+            )
+    return venv / "bin" / "python"
+
+
+def write_calc_project(project: Project, version: str) -> None:
+    project.write(
+        "src/calc/__init__.py",
+        """
+        def div(a, b):
+            if b == 0:
+                raise ZeroDivisionError("b is zero")
+            return a / b
+        """,
+    )
+    major, minor = version.split(".")
+    project.write(
+        "tests/test_calc.py",
+        f"""
+        import asyncio
+        import sys
+        import time
+
+        import pytest
+
+        from calc import div
+
+
+        def test_div():
+            assert div(6, 3) == 2
+            with pytest.raises(ZeroDivisionError):
+                div(1, 0)
+
+
+        def test_runs_on_the_project_interpreter():
+            assert sys.version_info[:2] == ({major}, {minor})
+
+
+        def test_blocks_the_loop():
+            async def handler():
+                time.sleep(0.15)
+
+            asyncio.run(handler())
+        """,
+    )
+    project.write("pyproject.toml", '[tool.pytest.ini_options]\npythonpath = ["src"]\n')
+    project.write(
+        "gate.yaml",
+        """
+        database: {mode: none}
+        coverage: {source: [src/calc], fail_under: 100}
+        """,
+    )
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.13"])
+def test_project_on_another_python_in_its_own_venv(
+    gate: GateRunner, project: Project, version: str
+) -> None:
+    write_calc_project(project, version)
+    make_venv(project.root, find_python(version), "pytest", "coverage")
+    result = gate("run", cwd=project.root)
+    assert result.code == 1, result.output  # only the blocking call fails the gate
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    assert report["steps"][0]["detail"].startswith(f"gate.yaml; Python {version}.")
+    assert report["tests"]["passed"] == 3
+    assert report["coverage"]["percent"] == 100.0
+    [finding] = report["blocking"]
+    assert (finding["file"], finding["line"], finding["call"]) == (
+        "tests/test_calc.py",
+        22,
+        "time.sleep",
+    )
+
+
+def test_missing_coverage_in_the_project_venv_says_what_to_add(
+    gate: GateRunner, project: Project
+) -> None:
+    write_calc_project(project, "3.13")
+    python = make_venv(project.root, find_python("3.13"), "pytest")
+    result = gate("run", cwd=project.root)
+    assert result.code == 2, result.output
+    assert result.stderr == (
+        f"gate: the test interpreter {python} lacks coverage; add coverage to the project's "
+        "test dependencies (e.g. `uv add --dev coverage` or `pip install coverage`), or set "
+        "tests.python\n"
+    )
