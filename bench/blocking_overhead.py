@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -118,7 +119,8 @@ def build_suite(folder: Path, files: int, tests_per_file: int) -> int:
     return files * tests_per_file
 
 
-def run_once(folder: Path, mode: str, run_dir: Path) -> float:
+def run_once(folder: Path, mode: str, run_dir: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one pytest run."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("PYTHONPATH")]))
     env["GATE_RUN_DIR"] = str(run_dir)
@@ -131,12 +133,15 @@ def run_once(folder: Path, mode: str, run_dir: Path) -> float:
         )
     elif mode == "debug":
         args.append("--asyncio-debug")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"pytest failed in mode {mode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def blocking_findings(run_dir: Path) -> int:
@@ -151,29 +156,42 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--files", type=int, default=6)
     parser.add_argument("--tests-per-file", type=int, default=50)
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="comma-separated subset of off,on,debug"
+    )
     options = parser.parse_args()
+    modes = tuple(m for m in MODES if m in options.modes.split(","))
+    if "off" not in modes:
+        parser.error("--modes must include off (the baseline)")
 
     with tempfile.TemporaryDirectory(prefix="gate-blocking-bench-") as tmp:
         folder = Path(tmp) / "suite"
         folder.mkdir()
         total = build_suite(folder, options.files, options.tests_per_file)
         print(f"{total} async tests, {options.rounds} rounds, Python {sys.version.split()[0]}")
-        times: dict[str, list[float]] = {mode: [] for mode in MODES}
+        wall: dict[str, list[float]] = {mode: [] for mode in modes}
+        cpu: dict[str, list[float]] = {mode: [] for mode in modes}
         for round_no in range(options.rounds):
             # Rotate the order so no mode always runs first (cold caches) or last.
-            order = MODES[round_no % 3 :] + MODES[: round_no % 3]
-            for mode in order:
+            shift = round_no % len(modes)
+            for mode in modes[shift:] + modes[:shift]:
                 run_dir = Path(tmp) / f"run-{round_no}-{mode}"
                 run_dir.mkdir()
-                times[mode].append(run_once(folder, mode, run_dir))
+                elapsed, used = run_once(folder, mode, run_dir)
+                wall[mode].append(elapsed)
+                cpu[mode].append(used)
                 if mode == "on" and blocking_findings(run_dir):
                     print(f"  note: round {round_no} reported blocking findings")
-            print(f"round {round_no + 1}: " + "  ".join(f"{m} {times[m][-1]:.2f}s" for m in MODES))
+            print(
+                f"round {round_no + 1}: "
+                + "  ".join(f"{m} {wall[m][-1]:.2f}s ({cpu[m][-1]:.2f}s cpu)" for m in modes)
+            )
 
-    median = {mode: statistics.median(values) for mode, values in times.items()}
-    print("median wall time: " + "  ".join(f"{m} {median[m]:.2f}s" for m in MODES))
-    print(f"on/off    = {median['on'] / median['off']:.3f}")
-    print(f"debug/off = {median['debug'] / median['off']:.3f}")
+    for label, series in (("wall", wall), ("cpu", cpu)):
+        median = {mode: statistics.median(values) for mode, values in series.items()}
+        print(f"median {label}: " + "  ".join(f"{m} {median[m]:.2f}s" for m in modes))
+        for mode in modes[1:]:
+            print(f"  {mode}/off ({label}) = {median[mode] / median['off']:.3f}")
     return 0
 
 

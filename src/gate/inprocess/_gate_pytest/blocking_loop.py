@@ -1,0 +1,184 @@
+"""Times every asyncio loop callback and samples the loop thread's stack while one runs long."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from asyncio import base_events, events
+from time import perf_counter
+from typing import Any, Callable, Protocol
+
+from .blocking_frames import FrameInfo, capture
+from .blocking_patch import Patches
+
+# Enough samples to vote on the blocking line; a stall longer than this keeps the first ones.
+MAX_SAMPLES = 50
+# A sample set nobody collected (its callback ended under the threshold in a race with the
+# watchdog) is dropped after this long, so closed loops are not kept alive.
+_STALE_S = 60.0
+
+Samples = list[list[FrameInfo]]
+
+
+class LoopRecorder(Protocol):
+    """What the loop probe reports to (the plugin)."""
+
+    def slow_callback(self, seconds: float, samples: Samples, callback: object) -> None: ...
+
+    def task_created(self, task: object) -> None: ...
+
+
+# Loop -> when its running callback started. A loop runs one callback at a time, in the one
+# thread that runs it, so the interceptors find "am I inside a timed callback?" from the
+# running loop alone.
+active: dict[object, float] = {}
+# Loop -> (start of the callback they belong to, stack samples): written by the watchdog,
+# collected by the loop thread when the callback ends.
+_samples: dict[object, tuple[float, Samples]] = {}
+
+_recorder: LoopRecorder | None = None
+_slow_s = float("inf")
+_sample_after = float("inf")
+_original_run: Callable[[events.Handle], None] = events.Handle._run
+_original_create_task: Callable[..., Any] = base_events.BaseEventLoop.create_task
+
+
+def _timed_run(
+    self: events.Handle,
+    _clock: Callable[[], float] = perf_counter,
+    _active: dict[object, float] = active,
+    _run: Callable[[events.Handle], None] = _original_run,
+) -> None:
+    # Every asyncio loop callback, task steps included, runs through Handle._run: this is
+    # the detector's whole per-callback cost, so it is kept lean (names bound as defaults
+    # are local lookups; no allocation).
+    loop = self._loop  # type: ignore[attr-defined]
+    start = _clock()
+    _active[loop] = start
+    try:
+        _run(self)
+    finally:
+        # try/except rather than contextlib.suppress, which costs a context manager per call.
+        try:  # noqa: SIM105
+            del _active[loop]
+        except KeyError:  # nest_asyncio re-enters a loop from inside its own callback
+            pass
+        elapsed = _clock() - start
+        if elapsed >= _sample_after:
+            _long_callback_ended(self, loop, start, elapsed)
+
+
+def _long_callback_ended(handle: events.Handle, loop: object, start: float, elapsed: float) -> None:
+    taken = _samples.pop(loop, None)
+    if elapsed >= _slow_s and _recorder is not None:
+        samples = taken[1] if taken is not None and taken[0] == start else []
+        _recorder.slow_callback(elapsed, samples, getattr(handle, "_callback", None))
+
+
+@functools.wraps(_original_create_task)
+def _tracked_create_task(self: base_events.BaseEventLoop, *args: Any, **kwargs: Any) -> Any:
+    task = _original_create_task(self, *args, **kwargs)
+    if _recorder is not None:
+        _recorder.task_created(task)
+    return task
+
+
+STOP_CODE = _timed_run.__code__
+
+
+class _Watchdog(threading.Thread):
+    """Watches the running callbacks; samples the stack of any that has run past `sample_after`."""
+
+    def __init__(
+        self,
+        sample_after: float,
+        interval: float,
+        skip: frozenset[str],
+        on_error: Callable[[], None],
+    ) -> None:
+        super().__init__(name="gate-blocking-watchdog", daemon=True)
+        self._sample_after = sample_after
+        self._interval = interval
+        self._skip = skip
+        self._on_error = on_error
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        pause = self._sample_after
+        while not self._halt.wait(pause):
+            try:
+                pause = self._sample_overdue()
+            except Exception:
+                # Stop sampling rather than die noisily in the tests' process.
+                self._on_error()
+                return
+
+    def halt(self) -> None:
+        self._halt.set()
+        self.join()
+
+    def _sample_overdue(self) -> float:
+        """Samples overdue callbacks; returns how long to wait before looking again."""
+        now = perf_counter()
+        running = active.copy()
+        overdue = [loop for loop, start in running.items() if now - start >= self._sample_after]
+        for loop, (start, _) in _samples.copy().items():
+            if now - start > _STALE_S and running.get(loop) != start:
+                _samples.pop(loop, None)
+        if not overdue:
+            # Nothing can become overdue before the oldest running callback does: waking
+            # only then keeps the watchdog off the GIL while the loops run short callbacks.
+            oldest = min(running.values(), default=now)
+            return max(self._sample_after - (now - oldest), self._interval)
+        frames = sys._current_frames()
+        for loop in overdue:
+            start = running[loop]
+            # BaseEventLoop records the thread that runs it.
+            frame = frames.get(getattr(loop, "_thread_id", None) or -1)
+            taken = _samples.get(loop)
+            if taken is None or taken[0] != start:
+                taken = _samples[loop] = (start, [])
+            if frame is not None and len(taken[1]) < MAX_SAMPLES:
+                taken[1].append(capture(frame, STOP_CODE, self._skip))
+        del frames  # frame objects keep whole stacks alive
+        return self._interval
+
+
+class LoopProbe:
+    """Installs the callback timer, the task-creation hook and the watchdog thread."""
+
+    def __init__(
+        self,
+        recorder: LoopRecorder,
+        slow_ms: float,
+        skip: frozenset[str],
+        on_error: Callable[[], None],
+    ) -> None:
+        self._recorder = recorder
+        self._on_error = on_error
+        self._slow_s = slow_ms / 1000.0 if slow_ms > 0 else float("inf")
+        self._skip = skip
+        self._patches = Patches()
+        self._watchdog: _Watchdog | None = None
+
+    def install(self) -> None:
+        global _recorder, _slow_s, _sample_after
+        # Sample from half the threshold on, so a stall just over it still has samples.
+        _recorder, _slow_s, _sample_after = self._recorder, self._slow_s, self._slow_s / 2
+        self._patches.replace(events.Handle, "_run", _timed_run)
+        self._patches.replace(base_events.BaseEventLoop, "create_task", _tracked_create_task)
+        if self._slow_s != float("inf"):
+            # While a callback is overdue, sample ten times per threshold, within 2..20 ms.
+            interval = min(max(self._slow_s / 10, 0.002), 0.02)
+            self._watchdog = _Watchdog(_sample_after, interval, self._skip, self._on_error)
+            self._watchdog.start()
+
+    def uninstall(self) -> None:
+        global _recorder, _slow_s, _sample_after
+        if self._watchdog is not None:
+            self._watchdog.halt()
+            self._watchdog = None
+        self._patches.undo()
+        _recorder, _slow_s, _sample_after = None, float("inf"), float("inf")
+        _samples.clear()

@@ -1,0 +1,92 @@
+"""The blocking detector against its corpus: every `expect:` line found exactly, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from conftest import DetectorRun, target_has
+
+Detector = Callable[..., DetectorRun]
+
+
+def _assert_exact(run: DetectorRun) -> None:
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert not [e for e in run.events if e.get("kind") == "detector-error"], run.events
+    found = run.found()
+    assert (run.expected - found, found - run.expected) == (set(), set()), "(missing, unexpected)"
+    assert {u["test"] for u in run.unwatched} == run.expected_unwatched
+
+
+@pytest.mark.parametrize("coverage", [False, True], ids=["plain", "under-coverage"])
+def test_blocking_calls_in_async_tests(detector: Detector, coverage: bool) -> None:
+    run = detector({"corpus_calls.py": "test_calls.py"}, coverage=coverage)
+    _assert_exact(run)
+    assert len(run.expected) >= 25
+
+    # A call and a stall at the same line are one finding: the call, with the stall's time.
+    long_sleep = run.finding("test_calls.py::test_sleep_300ms")
+    assert long_sleep["kind"] == "call"
+    assert long_sleep["duration_ms"] >= 290
+    assert 0.9 <= run.finding("test_calls.py::test_sleep_1ms")["duration_ms"] < 100
+
+    # "file" is the innermost project frame; "stack" still shows the library beneath it.
+    library = run.finding("test_calls.py::test_library_frames_are_not_blamed")
+    assert library["stack"][0] == {"file": "fakelib/__init__.py", "line": 7, "function": "fetch"}
+    assert library["stack"][1]["file"] == "test_calls.py"
+
+    helper = run.finding("test_calls.py::test_read_in_helper")
+    functions = [f["function"] for f in helper["stack"]]
+    at = functions.index("read_settings")
+    assert functions[at + 1] == "test_read_in_helper"
+
+    stall = run.finding("test_calls.py::test_cpu_loop")
+    assert stall["call"] is None
+    assert stall["duration_ms"] >= 290
+
+
+def test_blocking_under_every_loop_and_runner(detector: Detector) -> None:
+    run = detector({"corpus_loops.py": "test_loops.py"})
+    _assert_exact(run)
+
+    leaked = run.finding("test_loops.py::test_leaks_a_task")
+    assert leaked["note"] == "in a task created by this test that outlived it"
+    labels = {u["test"].split("::")[1]: u["unwatched"] for u in run.unwatched}
+    assert labels["test_foreign_running_loop"] == "test_loops._ForeignLoop"
+    assert "not asyncio's own" in labels["test_runner_without_asyncio"]
+
+
+@pytest.mark.parametrize("coverage", [False, True], ids=["plain", "under-coverage"])
+def test_clean_code_is_not_flagged(detector: Detector, coverage: bool) -> None:
+    run = detector({"corpus_clean.py": "test_clean.py"}, coverage=coverage)
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.result.parseoutcomes()["passed"] >= 10
+    assert run.events == []
+
+
+def test_allow_entries_drop_matching_findings(detector: Detector) -> None:
+    run = detector(
+        {"corpus_allow.py": "test_allow.py"},
+        allow=["blocking_app.nap_allowed_by_name", "blocking_app.py:nap_allowed_by_path"],
+    )
+    _assert_exact(run)
+    assert [f["test"] for f in run.findings] == ["test_allow.py::test_not_allowed"]
+
+
+@pytest.mark.skipif(not target_has("trio"), reason="trio is not installed")
+def test_trio_backend_is_reported_unwatched(detector: Detector) -> None:
+    run = detector({"corpus_trio.py": "test_trio.py"})
+    assert run.result.ret == 0, run.result.stdout.str()
+    [unwatched] = run.unwatched
+    assert unwatched["test"] == "test_trio.py::test_on_trio"
+    assert unwatched["unwatched"].startswith("trio")
+
+
+@pytest.mark.skipif(not target_has("uvloop"), reason="uvloop is not installed")
+def test_uvloop_is_reported_unwatched(detector: Detector) -> None:
+    run = detector({"corpus_uvloop.py": "test_uvloop.py"})
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert {u["test"] for u in run.unwatched} == {
+        "test_uvloop.py::test_anyio_on_uvloop",
+        "test_uvloop.py::test_asyncio_run_on_uvloop",
+    }
