@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.coverage_data import CoverageResult
+from gate.diff_coverage import DiffCoverage
 from gate.results import TestResults
 
 SHOW_LOWEST = 3
+SHOW_UNCOVERED = 5  # in the check's message; reports list every uncovered line
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,37 @@ def per_file_check(coverage: CoverageResult, floor: float) -> Check:
         under[0][1],
         floor,
         f"{len(under)} file(s) below the per-file floor of {_pct(floor)}: {listed}{more}",
+    )
+
+
+def diff_coverage_check(diff: DiffCoverage, floor: float, min_lines: int) -> Check:
+    """coverage.diff: the changed executable lines since the base that the tests ran."""
+    name = "coverage.diff"
+    if diff.problem is not None:
+        return Check(name, False, None, floor, diff.problem)
+    since = f"since {diff.base.label}"
+    places = diff.uncovered_places()
+    uncovered = f"; uncovered: {_names(places, SHOW_UNCOVERED)}" if places else ""
+    if diff.total == 0:
+        return Check(name, True, diff.percent, floor, f"no changed executable lines {since}")
+    if diff.total < min_lines:
+        return Check(
+            name,
+            True,
+            diff.percent,
+            floor,
+            f"exempt: {diff.total} changed executable line(s) {since}, fewer than "
+            f"coverage.diff.min_lines ({min_lines}); {diff.covered} covered{uncovered}",
+        )
+    passed = diff.percent >= floor
+    verb = "meets" if passed else "is below"
+    return Check(
+        name,
+        passed,
+        diff.percent,
+        floor,
+        f"diff coverage {_pct(diff.percent)} of {diff.total} changed line(s) {since} {verb} "
+        f"the {_pct(floor)} floor{uncovered}",
     )
 
 

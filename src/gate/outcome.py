@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.coverage_data import CoverageResult
+from gate.diff_coverage import DiffCoverage
 from gate.evaluate import Check
 from gate.results import TestResults
 
@@ -40,6 +41,7 @@ class RunOutcome:
     steps: dict[str, Step] = field(default_factory=lambda: {n: Step(n) for n in STEP_NAMES})
     results: TestResults | None = None
     coverage: CoverageResult | None = None
+    diff_coverage: DiffCoverage | None = None  # when coverage.diff is set
     checks: list[Check] = field(default_factory=list)
     verdict: str = "error"  # pass | fail | error
     exit_code: int = 3

@@ -5,6 +5,7 @@ Escaping follows @actions/core: data escapes %, CR and LF; property values also 
 
 from __future__ import annotations
 
+from gate.diff_coverage import line_ranges
 from gate.outcome import RunOutcome
 from gate.reporters.locations import blocking_places, failure_location, first_line
 
@@ -27,12 +28,15 @@ def annotation(
     title: str,
     file: str | None = None,
     line: int | None = None,
+    end_line: int | None = None,
 ) -> str:
     properties = []
     if file:
         properties.append(f"file={escape_property(file)}")
         if line:
             properties.append(f"line={line}")
+            if end_line and end_line != line:
+                properties.append(f"endLine={end_line}")
     properties.append(f"title={escape_property(title)}")
     return f"::{level} {','.join(properties)}::{escape_data(message)}"
 
@@ -91,10 +95,34 @@ def render_annotations(outcome: RunOutcome, prefix: str = "") -> list[str]:
             )
         )
         itemised.add("blocking")
+    lines += _diff_coverage_annotations(outcome, prefix)
     for check in outcome.failed_checks:
         if check.name in ITEMISED_CHECKS and check.name in itemised:
             continue
         lines.append(annotation("error", check.message, title=f"gate: {check.name}"))
     if outcome.error:
         lines.append(annotation("error", outcome.error, title="gate: error"))
+    return lines
+
+
+def _diff_coverage_annotations(outcome: RunOutcome, prefix: str) -> list[str]:
+    """One annotation per run of uncovered changed lines: an error when they fail the gate."""
+    diff = outcome.diff_coverage
+    if diff is None:
+        return []
+    failed = any(c.name == "coverage.diff" and not c.passed for c in outcome.checks)
+    lines = []
+    for path, missing in diff.uncovered.items():
+        for first, last in line_ranges(missing):
+            where = f"line {first}" if first == last else f"lines {first}-{last}"
+            lines.append(
+                annotation(
+                    "error" if failed else "warning",
+                    f"{where} changed since {diff.base.label} and not covered by any test",
+                    title="uncovered changed line" + ("" if first == last else "s"),
+                    file=_join(prefix, path),
+                    line=first,
+                    end_line=last,
+                )
+            )
     return lines

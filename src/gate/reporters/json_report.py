@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gate import __version__
+from gate.diff_coverage import DiffCoverage
 from gate.outcome import RunOutcome
 
 SCHEMA = "gate.report/1"
@@ -14,6 +15,24 @@ SCHEMA = "gate.report/1"
 def _blocking_entry(finding: dict[str, Any]) -> dict[str, Any]:
     keys = ("test", "phase", "kind", "call", "file", "line", "duration_ms", "stack", "note")
     return {key: finding.get(key) for key in keys if key in finding}
+
+
+def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
+    if diff is None:
+        return None
+    return {
+        "base": diff.base.ref,
+        "base_from": diff.base.source,
+        "merge_base": diff.merge_base or None,
+        "percent": None if diff.problem else diff.percent,
+        "changed_lines": diff.total,
+        "covered_lines": diff.covered,
+        "files": {
+            path: {"changed": lines, "uncovered": diff.uncovered.get(path, [])}
+            for path, lines in diff.changed.items()
+        },
+        "error": diff.problem,
+    }
 
 
 def render_json(outcome: RunOutcome) -> str:
@@ -34,6 +53,7 @@ def render_json(outcome: RunOutcome) -> str:
             "branch": outcome.coverage.branch,
             "files": outcome.coverage.files,
         },
+        "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
         "blocking": [] if results is None else [_blocking_entry(f) for f in results.blocking],
         "gate_version": __version__,

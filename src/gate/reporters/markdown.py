@@ -5,6 +5,7 @@ Written to reports.markdown locally and appended to $GITHUB_STEP_SUMMARY in GitH
 
 from __future__ import annotations
 
+from gate.diff_coverage import format_lines
 from gate.outcome import RunOutcome
 from gate.reporters.locations import blocking_places, failure_location, first_line
 
@@ -125,6 +126,23 @@ def _coverage(outcome: RunOutcome) -> list[str]:
     return lines
 
 
+def _diff_coverage(outcome: RunOutcome) -> list[str]:
+    diff = outcome.diff_coverage
+    if diff is None or diff.problem is not None:
+        return []
+    lines = [
+        "",
+        f"### Diff coverage {diff.percent:.2f}% ({diff.covered} of {diff.total} changed lines "
+        f"since {code(diff.base.label)})",
+    ]
+    if not diff.uncovered:
+        return [*lines, "", "Every changed executable line is covered."]
+    lines += ["", "| file | uncovered changed lines |", "|---|---|"]
+    for path, missing in diff.uncovered.items():
+        lines.append(f"| {cell(path)} | {format_lines(missing)} |")
+    return lines
+
+
 def render_markdown(outcome: RunOutcome) -> str:
     lines = [
         *_headline(outcome),
@@ -132,5 +150,6 @@ def render_markdown(outcome: RunOutcome) -> str:
         *_failed_tests(outcome),
         *_blocking(outcome),
         *_coverage(outcome),
+        *_diff_coverage(outcome),
     ]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from gate.diff_coverage import format_lines
 from gate.outcome import RunOutcome
 
 STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
@@ -73,6 +74,23 @@ def _coverage(console: Console, outcome: RunOutcome) -> None:
             console.print(f"  {pct:6.2f}%  {escape(name)}{tail}", highlight=False)
 
 
+def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
+    diff = outcome.diff_coverage
+    if diff is None or diff.problem is not None:
+        return  # the coverage.diff check says why
+    console.print(
+        f"\n[bold]Diff coverage[/] {diff.percent:.2f}% of {diff.total} changed line(s) "
+        f"since {escape(diff.base.label)}",
+        highlight=False,
+    )
+    for path, lines in diff.uncovered.items():
+        # Every uncovered changed line, as path:line so editors and terminals can jump to it.
+        console.print(
+            f"  [yellow]{escape(path)}:{lines[0]}[/] not covered: lines {format_lines(lines)}",
+            highlight=False,
+        )
+
+
 def _blocking(console: Console, outcome: RunOutcome) -> None:
     if outcome.results is None or not outcome.results.blocking:
         return
@@ -117,6 +135,7 @@ def render_terminal(console: Console, outcome: RunOutcome, *, verbose: bool = Fa
             highlight=False,
         )
     _coverage(console, outcome)
+    _diff_coverage(console, outcome)
     _blocking(console, outcome)
     for note in outcome.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
