@@ -124,6 +124,7 @@ def run_command(
         database_url=database_url,
         keep_db=keep_db,
         workers=parsed_workers,
+        base=base,
         extra_args=list(extra or []),
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),

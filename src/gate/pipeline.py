@@ -19,8 +19,9 @@ from rich.console import Console
 from gate import proc
 from gate.config import Config, find_config, load_config
 from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
+from gate.diff_coverage import choose_base, diff_coverage
 from gate.errors import GateError, InfraError, UsageError
-from gate.evaluate import Check, evaluate, verdict
+from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
 from gate.outcome import RunOutcome, Step
@@ -51,6 +52,7 @@ class RunOptions:
     database_url: str | None = None
     keep_db: bool = False
     workers: int | str | None = None
+    base: str | None = None  # --base: the git ref diff coverage compares with
     extra_args: Sequence[str] = ()
     verbose: bool = False
     live: bool = True
@@ -279,6 +281,13 @@ def _evaluate(run: _Run) -> None:
                 coverage_expected=bool(coverage.source),
                 blocking_mode=config.blocking.mode,
             )
+            if coverage.diff is not None and run.outcome.coverage is not None:
+                base = choose_base(coverage.diff.base, run.options.base, run.options.environ)
+                diff = diff_coverage(config.root, run.options.environ, base, run.outcome.coverage)
+                run.outcome.diff_coverage = diff
+                run.outcome.checks.append(
+                    diff_coverage_check(diff, coverage.diff.fail_under, coverage.diff.min_lines)
+                )
         failed = [check.name for check in run.outcome.checks if not check.passed]
         step.detail = f"failed: {', '.join(failed)}" if failed else "all checks passed"
 
@@ -364,7 +373,11 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         request = _database_request(config, options)
         # (database owner) GATE_NO_CACHE=1 bypasses the caches until the CLI has --no-cache.
         request = dataclasses.replace(
-            request, cache=not options.environ.get("GATE_NO_CACHE"), environ=options.environ
+            request,
+            cache=not options.environ.get("GATE_NO_CACHE"),
+            environ=options.environ,
+            migrations=tuple(config.migrations.command or ()),
+            root=config.root,
         )
         python = choose_python(config.tests.python, config.root, options.environ)
         run.interpreter = probe(python, options.environ)

@@ -1,17 +1,31 @@
-"""Gives a run its database: none, a throwaway one on a given server, or one on a private server."""
+"""Gives a run its database: none, a throwaway one on a given server, or one on a private server.
+
+A run goes through three moments: the server (provision_database), the migrated source
+(Provisioned.migration_target: the cached template, or the run database itself without the
+cache), then the run's databases cloned from it, one per xdist worker (create_run_databases).
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate.database.address import ServerAddress, export_environment, parse_server_url
 from gate.database.binaries import find_binaries
-from gate.database.ephemeral import ephemeral_server
+from gate.database.cluster_cache import clear_cluster_cache, cluster_cache_dir
+from gate.database.ephemeral import EphemeralServer, ephemeral_server
 from gate.database.server import drop_database, throwaway_database
 from gate.ledger import Ledger
+from gate.template_cache import (
+    TemplateIndex,
+    TemplateSlot,
+    clean_template_cache,
+    migrated_template,
+    template_key,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +36,47 @@ class DatabaseRequest:
     export: Mapping[str, str]
     keep: bool
     bin_dir: Path | None
+    cache: bool = True  # migrated templates and the initialised-cluster cache; --no-cache: False
+    environ: Mapping[str, str] | None = None  # where GATE_CACHE_DIR and XDG_CACHE_HOME are read
+    # migrations.command and the project root: a private server may start from a cached
+    # cluster that already holds their migrated template.
+    migrations: tuple[str, ...] = ()
+    root: Path | None = None
+
+
+@dataclass
+class MigrationTarget:
+    """Where migrations go: env hands over that database; cached means nothing to run."""
+
+    env: dict[str, str]
+    name: str
+    cached: bool
+    slot: TemplateSlot | None = None
+
+    def succeeded(self) -> None:
+        """Migrations went through: the template being built is published."""
+        if self.slot is not None:
+            self.slot.built()
+
+
+def run_database_name(run_id: str) -> str:
+    return f"gate_{run_id}"
+
+
+def worker_database_name(run_id: str, worker: str) -> str:
+    return f"gate_{run_id}_{worker}"
+
+
+def worker_count(workers: int | str) -> int:
+    """tests.workers as a number: auto is os.cpu_count(), as gate passes `-n` concretely."""
+    if workers == "auto":
+        return max(1, os.cpu_count() or 1)
+    return max(1, int(workers))
+
+
+def worker_ids(count: int) -> list[str]:
+    """xdist's worker ids (PYTEST_XDIST_WORKER) for -n count; none when xdist is off."""
+    return [f"gw{n}" for n in range(count)] if count > 1 else []
 
 
 @dataclass
@@ -33,19 +88,85 @@ class Provisioned:
     detail: str = "no database (database.mode: none)"
     secrets: list[str] = field(default_factory=list)
     server_started: bool = False
+    worker_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    server: ServerAddress | None = None
+    where: str = ""
+    _request: DatabaseRequest | None = None
+    _run_id: str = ""
+    _ledger: Ledger | None = None
+    _stack: contextlib.ExitStack | None = None
+    _source: str | None = None  # the migrated database run databases are cloned from
+    _private: EphemeralServer | None = None
+    _variant: str | None = None  # the cached-cluster variant holding this run's template
 
+    def _export(self, address: ServerAddress) -> dict[str, str]:
+        assert self._request is not None
+        return export_environment(self._request.export, address, self._request.scheme)
 
-def run_database_name(run_id: str) -> str:
-    return f"gate_{run_id}"
+    def _database(self, name: str, template: str | None) -> ServerAddress:
+        assert self.server is not None and self._stack is not None and self._ledger is not None
+        assert self._request is not None
+        return self._stack.enter_context(
+            _database_on(self.server, name, self._ledger, self._request.keep, template)
+        )
+
+    @contextlib.contextmanager
+    def migration_target(self, command: Sequence[str], root: Path) -> Iterator[MigrationTarget]:
+        """The database migrations run into; call succeeded() on the target when they pass."""
+        request = self._request
+        if self.server is None or request is None or self._ledger is None:
+            yield MigrationTarget(env={}, name="", cached=False)
+            return
+        if not request.cache:
+            database = self._database(run_database_name(self._run_id), None)
+            self.address = database
+            yield MigrationTarget(env=self._export(database), name=database.database, cached=False)
+            self._source = database.database
+            return
+        # Ephemeral servers vanish with the run; only templates on a given server are indexed.
+        index = TemplateIndex.under(self._ledger.path.parent) if request.mode == "server" else None
+        with migrated_template(self.server, command, root, self._run_id, self._ledger,
+                               index) as slot:  # fmt: skip
+            if slot.build is None:
+                yield MigrationTarget(env={}, name=slot.name, cached=True)
+            else:
+                yield MigrationTarget(
+                    env=self._export(slot.build), name=slot.build.database, cached=False, slot=slot
+                )
+        if slot.succeeded or slot.cached:
+            self._source = slot.name
+        if slot.succeeded and self._private is not None and self._variant is not None:
+            # Next time the private server starts with this template already in it.
+            self._private.save_variant(self._variant)
+
+    def create_run_databases(self, workers: int) -> None:
+        """gate_<run id>, and one clone per xdist worker, from the migrated source if any."""
+        if self.server is None:
+            return
+        name = run_database_name(self._run_id)
+        if self.address is None:
+            self.address = self._database(name, self._source)
+        self.env = self._export(self.address)
+        ids = worker_ids(workers)
+        for worker in ids:
+            clone = self._database(worker_database_name(self._run_id, worker), self._source)
+            self.worker_env[worker] = self._export(clone)
+        origin = f" from {self._source}" if self._source and self._source != name else ""
+        per_worker = f" (+{len(ids)} worker clones)" if ids else ""
+        database = f"database {name}{origin}{per_worker}"
+        if self.server_started:
+            self.detail = f"{self.where}, {database}"
+        else:
+            self.detail = f"{database} on {self.where}"
 
 
 @contextlib.contextmanager
 def _database_on(
-    server: ServerAddress, name: str, ledger: Ledger, keep: bool
+    server: ServerAddress, name: str, ledger: Ledger, keep: bool, template: str | None = None
 ) -> Iterator[ServerAddress]:
     ledger.add_database(server.url(), name)  # recorded first: a kill mid-CREATE is still cleaned
     try:
-        with throwaway_database(server, name, keep=keep) as database:
+        with throwaway_database(server, name, keep=keep, template=template) as database:
             yield database
     finally:
         if not keep:
@@ -56,34 +177,61 @@ def _database_on(
 def provision_database(
     request: DatabaseRequest, run_id: str, ledger: Ledger
 ) -> Iterator[Provisioned]:
+    """The server for the run; its databases come from Provisioned.create_run_databases."""
     if request.mode == "none":
         yield Provisioned(address=None)
         return
-    name = run_database_name(run_id)
-    if request.mode == "server":
-        assert request.server_url is not None
-        server = parse_server_url(request.server_url)
-        with _database_on(server, name, ledger, request.keep) as database:
-            yield Provisioned(
-                address=database,
-                env=export_environment(request.export, database, request.scheme),
-                detail=f"database {name} on {server.host}:{server.port}",
-                secrets=[server.password] if server.password else [],
-            )
-        return
-    binaries = find_binaries(request.bin_dir)
     with contextlib.ExitStack() as stack:
-        private = stack.enter_context(ephemeral_server(binaries, keep=request.keep))
+        if request.mode == "server":
+            assert request.server_url is not None
+            server = parse_server_url(request.server_url)
+            yield Provisioned(
+                address=None,
+                detail=f"server {server.host}:{server.port}",
+                secrets=[server.password] if server.password else [],
+                server=server,
+                where=f"{server.host}:{server.port}",
+                _request=request,
+                _run_id=run_id,
+                _ledger=ledger,
+                _stack=stack,
+            )
+            return
+        binaries = find_binaries(request.bin_dir)
+        cache = cluster_cache_dir(request.environ) if request.cache else None
+        variant = None
+        if cache is not None and request.migrations and request.root is not None:
+            variant = "t" + template_key(request.migrations, request.root, "cluster")[:12]
+        private = stack.enter_context(
+            ephemeral_server(binaries, keep=request.keep, cache=cache, variant=variant)
+        )
         ledger.add_server(private.base_dir, private.process.pid if private.process else None)
         if not request.keep:
             stack.callback(ledger.forget_server, private.base_dir)
-        database = stack.enter_context(_database_on(private.address, name, ledger, request.keep))
+        where = f"private PostgreSQL on 127.0.0.1:{private.port} ({private.cluster_origin})"
         yield Provisioned(
-            address=database,
-            env=export_environment(request.export, database, request.scheme),
-            detail=f"private PostgreSQL on 127.0.0.1:{private.port}, database {name}",
+            address=None,
+            detail=where,
             server_started=True,
+            server=private.address,
+            where=where,
+            _private=private,
+            _variant=variant,
+            _request=request,
+            _run_id=run_id,
+            _ledger=ledger,
+            _stack=stack,
         )
+
+
+def clean_caches(
+    state_dir: Path, environ: Mapping[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """`gate clean --cache`: the templates gate built on servers (as its index records them)
+    and the cached clusters; returns (removed, problems)."""
+    removed, problems = clean_template_cache(state_dir)
+    removed += clear_cluster_cache(cluster_cache_dir(environ))
+    return removed, problems
 
 
 def drop_leftover(url: str, name: str) -> None:

@@ -13,6 +13,7 @@ from gate import proc
 from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH
 from gate.inprocess._gate_pytest.timeout import HARD_STOP_GRACE_S
 from gate.interpreter import Interpreter
+from gate.provision import worker_count
 from gate.results import ResultsBuilder, TestResults, mark_stopped
 
 #: Past the in-process hard stop, gate itself kills a test process that has gone silent.
@@ -57,7 +58,8 @@ def build_argv(plan: TestPlan) -> list[str]:
         argv.append("--no-cov")
     if plan.interpreter.has("xdist"):
         # Overrides any -n in the project's addopts, so tests.workers alone decides.
-        argv += ["-n", "0" if plan.workers == 1 else str(plan.workers)]
+        # A concrete number: each worker's database was made for its id (gw0, gw1, ...).
+        argv += ["-n", "0" if plan.workers == 1 else str(worker_count(plan.workers))]
     return argv
 
 

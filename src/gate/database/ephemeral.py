@@ -19,12 +19,15 @@ from gate import proc
 from gate.database.address import ServerAddress
 from gate.database.binaries import PostgresBinaries
 from gate.database.cluster_cache import (
+    MAX_VARIANTS,
     ClusterSaver,
     cached_cluster,
     cluster_key,
     copy_cluster,
     forget_cluster,
+    prune_variants,
 )
+from gate.database.server import checkpoint
 from gate.errors import InfraError
 
 READY_TIMEOUT_S = 30.0
@@ -203,6 +206,30 @@ class EphemeralServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.cluster_origin = "uncached"  # warm | cold | uncached: how the data folder was made
+        self.cache: Path | None = None  # the cluster cache, and this cluster's key in it
+        self.cache_key = ""
+        self.savers: list[ClusterSaver] = []
+
+    def save_variant(self, variant: str) -> None:
+        """Cache this cluster as it is now (say, holding a freshly migrated template).
+
+        The server stays up: after a CHECKPOINT, with no client connected and autovacuum
+        off, its files are those of a crashed-but-checkpointed cluster, which starts with an
+        empty recovery. The copy goes to memory first; the cache is filled in the background.
+        """
+        if self.cache is None or self.process is None:
+            return
+        checkpoint(self.address)
+        snapshot = self.base_dir / f"cluster-{variant}"
+        shutil.copytree(
+            self.data_dir, snapshot, symlinks=True,
+            ignore=shutil.ignore_patterns("postmaster.pid", "postmaster.opts"),
+        )  # fmt: skip
+        if self.cache.is_dir():
+            prune_variants(self.cache, self.cache_key, keep=MAX_VARIANTS - 1)
+        saver = ClusterSaver(lambda _: None, snapshot, self.cache, f"{self.cache_key}-{variant}")
+        self.savers.append(saver)
+        saver.start()
 
     @property
     def address(self) -> ServerAddress:
@@ -278,11 +305,13 @@ class EphemeralServer:
 
 
 def _prepare_cluster(
-    server: EphemeralServer, cache: Path | None
+    server: EphemeralServer, cache: Path | None, variant: str | None
 ) -> tuple[str, ClusterSaver | None, str | None]:
-    """Fill the data folder: a copy of the cached cluster, else initdb (then cache a copy).
+    """Fill the data folder: a copy of a cached cluster, else initdb (then cache a copy).
 
-    Returns how (warm, cold or uncached), the saver still writing the cache, and the key.
+    `variant` names a cached cluster that also holds a migrated template (see save_variant);
+    it is preferred to the plain one. Returns how the folder was made, the saver to start
+    that fills the cache, and the entry copied (to forget should it not start).
     """
     account = server.account
     if cache is None:
@@ -290,21 +319,30 @@ def _prepare_cluster(
         return "uncached", None, None
     owner = account.name if account is not None else str(os.geteuid())
     key = cluster_key(server.binaries, initdb_args(account), owner)
-    entry = cached_cluster(cache, key)
-    if entry is not None:
-        copy_cluster(entry, server.data_dir)
-        _chown_tree(server.data_dir, account)
-        return "warm", None, key
+    server.cache, server.cache_key = cache, key
+    for entry_key, origin in ((f"{key}-{variant}", "warm, with migrated template"), (key, "warm")):
+        if entry_key == key or variant:
+            entry = cached_cluster(cache, entry_key)
+            if entry is not None:
+                copy_cluster(entry, server.data_dir)
+                _chown_tree(server.data_dir, account)
+                return origin, None, entry_key
     forget_cluster(cache, key)  # an incomplete entry left by a killed run
+
+    def initdb_for_cache(scratch: Path) -> None:
+        # A second initdb beside the server's own, off the path to a ready server: a copy of
+        # the first one would have to finish before the server may touch its files.
+        scratch.mkdir(mode=0o700)
+        _chown_tree(scratch, account)
+        init_cluster(server.binaries, scratch, account)
+
     init_cluster(server.binaries, server.data_dir, account)
-    snapshot = server.base_dir / "cluster-snapshot"
-    try:
-        copy_cluster(server.data_dir, snapshot)
-    except OSError:
-        return "cold", None, key
-    saver = ClusterSaver(snapshot, cache, key)
-    saver.start()
-    return "cold", saver, key
+    # Started once the server is ready, so that it does not slow the start down.
+    return (
+        "cold",
+        ClusterSaver(initdb_for_cache, server.base_dir / "cluster-for-cache", cache, key),
+        None,
+    )
 
 
 @contextlib.contextmanager
@@ -314,37 +352,41 @@ def ephemeral_server(
     temp_root: Path | None = None,
     keep: bool = False,
     cache: Path | None = None,
+    variant: str | None = None,
 ) -> Iterator[EphemeralServer]:
     """Start a private server for the block; stop it and delete its folder on every exit path.
 
     With `cache` (a folder), a warm start copies a cached initdb'd cluster instead of running
-    initdb, and a cold start fills the cache for the next run.
+    initdb, and a cold start fills the cache for the next run; `variant` prefers a cached
+    cluster that already holds the migrated template of that name (see save_variant).
     """
     account = unprivileged_account()
     root = server_parent(temp_root if temp_root is not None else fast_temp_root(), account)
     base_dir = Path(tempfile.mkdtemp(prefix="gate-pg-", dir=root))
     server = EphemeralServer(binaries, base_dir, account)
-    saver: ClusterSaver | None = None
     try:
         _chown_tree(base_dir, account)
         server.data_dir.mkdir(mode=0o700)
         _chown_tree(server.data_dir, account)
-        server.cluster_origin, saver, key = _prepare_cluster(server, cache)
-        try:
-            server.start()
-        except InfraError:
-            if server.cluster_origin != "warm" or cache is None or key is None:
-                raise
-            # A cached cluster that does not start (damaged cache): rebuild it once.
+        while True:
+            server.cluster_origin, saver, copied = _prepare_cluster(server, cache, variant)
+            try:
+                server.start()
+                break
+            except InfraError:
+                if copied is None or cache is None:
+                    raise
+            # A cached cluster that does not start (damaged cache): forget it, start over.
             server.stop()
-            forget_cluster(cache, key)
+            forget_cluster(cache, copied)
             _empty_folder(server.data_dir)
-            server.cluster_origin, saver, key = _prepare_cluster(server, cache)
-            server.start()
+        if saver is not None:
+            server.savers.append(saver)
+            saver.start()
         yield server
     finally:
-        if saver is not None:
-            saver.join()
+        for running in server.savers:
+            running.join()
         if not keep:
             server.stop()
             shutil.rmtree(base_dir, ignore_errors=True)

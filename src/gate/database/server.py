@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -14,6 +15,7 @@ from gate.errors import InfraError
 from gate.redact import redact
 
 CONNECT_TIMEOUT_S = 5
+TEMPLATE_BUSY_WAIT_S = 5.0
 
 
 def _describe(address: ServerAddress) -> str:
@@ -56,13 +58,32 @@ def create_database(address: ServerAddress, name: str, *, template: str | None =
             sql.Identifier(name), sql.Identifier(template)
         )
     with admin_connection(address) as connection:
-        try:
-            connection.execute(statement)
-        except psycopg.Error as exc:
-            raise InfraError(
-                f"could not create database {name} on {_describe(address)}: "
-                f"{redact(str(exc).strip(), [address.password])}. The role needs CREATEDB."
-            ) from exc
+        deadline = time.monotonic() + TEMPLATE_BUSY_WAIT_S
+        while True:
+            try:
+                connection.execute(statement)
+                return
+            except psycopg.errors.ObjectInUse as exc:
+                # A migration's backend may still be exiting after its client closed; a clone
+                # of a template fails while any session is connected to it, so wait briefly.
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise InfraError(
+                    f"could not create database {name} from template {template}: another "
+                    f"session stays connected to {template}; close it and run again"
+                ) from exc
+            except psycopg.Error as exc:
+                raise InfraError(
+                    f"could not create database {name} on {_describe(address)}: "
+                    f"{redact(str(exc).strip(), [address.password])}. The role needs CREATEDB."
+                ) from exc
+
+
+def checkpoint(address: ServerAddress) -> None:
+    """Write every dirty page to the data files (a superuser's command)."""
+    with admin_connection(address) as connection:
+        connection.execute("CHECKPOINT")
 
 
 def drop_database(address: ServerAddress, name: str) -> None:

@@ -1,0 +1,141 @@
+"""The initialised-cluster cache: initdb once per PostgreSQL build, then copy it for each run.
+
+initdb takes most of a private server's start; a copy of a fresh cluster is the same cluster.
+Entries live in the user's cache folder ($GATE_CACHE_DIR, else $XDG_CACHE_HOME/gate, else
+~/.cache/gate), under clusters/pg<major>-<hash of the binaries and the initdb arguments>.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from gate import proc
+from gate.database.binaries import PostgresBinaries
+from gate.errors import GateError, InfraError
+
+# Files a complete cluster has; an entry without them is ignored and rebuilt.
+COMPLETE_MARKERS = ("PG_VERSION", "global/pg_control")
+# Clusters that also hold a migrated template, kept per PostgreSQL build (newest first).
+MAX_VARIANTS = 5
+
+
+def cluster_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("GATE_CACHE_DIR"):
+        return Path(env["GATE_CACHE_DIR"]) / "clusters"
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gate" / "clusters"
+
+
+@functools.lru_cache(maxsize=8)
+def _major_version(postgres: str) -> str:
+    try:
+        result = proc.capture([postgres, "--version"], timeout_s=10)
+    except InfraError:
+        return "unknown"
+    found = re.search(r"(\d+)(?:\.\d+)?", result.output)
+    return found.group(1) if found else "unknown"
+
+
+def cluster_key(binaries: PostgresBinaries, initdb_args: Sequence[str], owner: str) -> str:
+    """pg<major>-<hash>: a new PostgreSQL build or other initdb arguments make a new entry."""
+    initdb = os.path.realpath(binaries.tool("initdb"))
+    postgres = os.path.realpath(binaries.tool("postgres"))
+    digest = hashlib.sha256()
+    for part in (initdb, postgres, owner, *initdb_args):
+        digest.update(part.encode() + b"\0")
+    for binary in (initdb, postgres):
+        stat = os.stat(binary)
+        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    return f"pg{_major_version(postgres)}-{digest.hexdigest()[:12]}"
+
+
+def cached_cluster(cache_dir: Path, key: str) -> Path | None:
+    entry = cache_dir / key
+    if all((entry / marker).is_file() for marker in COMPLETE_MARKERS):
+        return entry
+    return None
+
+
+def copy_cluster(source: Path, data_dir: Path) -> None:
+    """Copy a stopped cluster into data_dir (which may exist, empty)."""
+    shutil.copytree(source, data_dir, symlinks=True, dirs_exist_ok=True)
+
+
+def clear_cluster_cache(cache_dir: Path) -> list[str]:
+    """`gate clean --cache`: remove every cached cluster; the names removed."""
+    if not cache_dir.is_dir():
+        return []
+    removed = []
+    for entry in sorted(cache_dir.iterdir()):
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(f"cached cluster {entry}")
+    return removed
+
+
+def prune_variants(cache_dir: Path, key: str, keep: int = MAX_VARIANTS) -> None:
+    """Keep the newest few clusters holding migrated templates; each is a full cluster."""
+    variants = sorted(
+        cache_dir.glob(f"{key}-*"), key=lambda entry: entry.stat().st_mtime, reverse=True
+    )
+    for entry in variants[keep:]:
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def forget_cluster(cache_dir: Path, key: str) -> None:
+    """Drop an entry that did not start: the next run rebuilds it."""
+    shutil.rmtree(cache_dir / key, ignore_errors=True)
+
+
+class ClusterSaver:
+    """Fills a cache entry in the background while the run goes on.
+
+    `build` makes a fresh cluster in `scratch` (a second initdb, off the path to a ready
+    server, or a snapshot copy); the entry appears under its final name only when complete
+    (rename), so a killed run leaves at most a hidden temporary folder, and two runs saving
+    at once both succeed.
+    """
+
+    def __init__(
+        self, build: Callable[[Path], None], scratch: Path, cache_dir: Path, key: str
+    ) -> None:
+        self.build = build
+        self.scratch = scratch
+        self.cache_dir = cache_dir
+        self.key = key
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._save, name="gate-cluster-cache", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _save(self) -> None:
+        staging: Path | None = None
+        try:
+            self.build(self.scratch)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{self.key}-", dir=self.cache_dir))
+            shutil.copytree(self.scratch, staging, symlinks=True, dirs_exist_ok=True)
+            try:
+                os.rename(staging, self.cache_dir / self.key)
+                staging = None
+            except OSError:
+                pass  # another run saved the same entry first
+        except (OSError, GateError) as exc:
+            self.error = exc  # a cache that cannot be filled only costs speed
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def join(self) -> None:
+        if self._thread.ident is not None:
+            self._thread.join()
