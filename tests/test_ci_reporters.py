@@ -8,10 +8,8 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from gate.coverage_data import CoverageResult
 from gate.evaluate import Check
@@ -508,73 +506,3 @@ def test_a_local_run_writes_the_markdown_summary_and_no_ci_output(
     summary = (tiny.root / ".gate/summary.md").read_text()
     assert summary.startswith("## ✅ gate: PASS\n")
     assert "Every measured file is fully covered." in summary
-
-
-# --- docs/ci.md and .pre-commit-hooks.yaml ----------------------------------------------------
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def documented_configs() -> list[Any]:
-    text = (REPO / "docs/ci.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
-    return [yaml.safe_load(block) for block in blocks]
-
-
-def test_docs_ci_configs_parse_and_run_gate() -> None:
-    configs = documented_configs()
-    github = [c for c in configs if "jobs" in c]
-    gitlab = [c["gate"] for c in configs if "gate" in c]
-    assert len(github) == 2 and len(gitlab) == 2
-    github_runs = [
-        step["run"]
-        for config in github
-        for step in config["jobs"]["gate"]["steps"]
-        if "run" in step
-    ]
-    assert "uv run gate run" in github_runs
-    assert (
-        "uv run gate run --database-url postgresql://postgres:postgres@localhost:5432/postgres"
-    ) in github_runs
-    gitlab_scripts = [line for job in gitlab for line in job["script"]]
-    assert "uv run gate run" in gitlab_scripts
-    assert (
-        "uv run gate run --database-url postgresql://postgres:postgres@postgres:5432/postgres"
-    ) in gitlab_scripts
-    for job in gitlab:
-        reports = job["artifacts"]["reports"]
-        assert reports["codequality"] == ".gate/gl-code-quality-report.json"
-        assert reports["junit"] == ".gate/junit.xml"
-        assert reports["coverage_report"]["path"] == ".gate/coverage.xml"
-
-
-def documented_gitlab_coverage_regex() -> str:
-    jobs = [c["gate"] for c in documented_configs() if "gate" in c]
-    patterns = {job["coverage"] for job in jobs}
-    assert len(patterns) == 1
-    return patterns.pop().strip("/")
-
-
-def test_gitlab_coverage_regex_in_the_docs_picks_up_the_real_run(
-    gate: GateRunner, tiny: Project
-) -> None:
-    result = gate("run", cwd=tiny.root, env={"GITLAB_CI": "true"})
-    assert result.code == 0, result.output
-    matches = re.findall(documented_gitlab_coverage_regex(), result.stdout)
-    assert matches == ["Coverage: 100.00%"]
-
-
-def test_pre_commit_hook_definition() -> None:
-    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert [hook["id"] for hook in hooks] == ["gate"]
-    hook = hooks[0]
-    assert hook["entry"] == "gate run"
-    assert hook["language"] == "system"
-    assert hook["stages"] == ["pre-push"]
-    assert hook["pass_filenames"] is False
-    assert hook["always_run"] is True
-    local = next(c for c in documented_configs() if "default_install_hook_types" in c)
-    documented = local["repos"][0]["hooks"][0]
-    assert documented["entry"] == "uv run gate run"
-    for key in ("language", "stages", "pass_filenames", "always_run"):
-        assert documented[key] == hook[key]

@@ -151,8 +151,8 @@ def _merge_coverage(config: Config, shards: Sequence[ShardResult], work: Path, r
     data_dir = work / "coverage"
     data_dir.mkdir()
     for shard in shards:
-        for data in sorted((shard.folder / "coverage").glob(".coverage.*")):
-            shutil.copy2(data, data_dir / f"{data.name}.shard{shard.index}")
+        for data in sorted((shard.folder / "coverage").glob("coverage.*")):
+            shutil.copy2(data, data_dir / f".{data.name}.shard{shard.index}")
     rcfile = work / "coveragerc"
     settings = CoverageSettings(
         source=list(coverage.source),

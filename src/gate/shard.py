@@ -62,8 +62,9 @@ def save_run_data(run_dir: Path, folder: Path) -> None:
         shutil.rmtree(folder)  # a stale result of an earlier run of the same shard
     (folder / "coverage").mkdir(parents=True)
     (folder / "events").mkdir()
+    # Named without the leading dot: artifact uploads skip hidden files by default.
     for data in sorted((run_dir / "coverage").glob(".coverage.*")):
-        shutil.copy2(data, folder / "coverage" / data.name)
+        shutil.copy2(data, folder / "coverage" / data.name.removeprefix("."))
     for events in sorted(run_dir.glob("events-*.jsonl")):
         shutil.copy2(events, folder / "events" / events.name)
 
