@@ -506,3 +506,68 @@ def test_a_local_run_writes_the_markdown_summary_and_no_ci_output(
     summary = (tiny.root / ".gate/summary.md").read_text()
     assert summary.startswith("## ✅ gate: PASS\n")
     assert "Every measured file is fully covered." in summary
+    html = (tiny.root / ".gate/htmlcov/index.html").read_text()  # reports.html, locally too
+    assert "pkg/__init__.py" in html and "100%" in html
+
+
+# --- terminal or log: what the output looks like where it lands --------------------------------
+
+
+def run_in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run the real gate with a pseudo-terminal as its stdout and stderr, as a shell would."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gate", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(timeout=120), b"".join(chunks).decode("utf-8", errors="replace")
+
+
+ESCAPE = "\x1b["
+
+
+@pytest.mark.parametrize(
+    ("terminal", "ci", "args", "coloured"),
+    [
+        (True, False, [], True),  # a person at a terminal
+        (True, True, [], False),  # a CI runner that allocates a terminal
+        (True, True, ["--color", "always"], True),  # forced
+        (False, False, [], False),  # piped into a file or a pager
+    ],
+    ids=["terminal", "ci-with-a-tty", "ci-forced-colour", "pipe"],
+)
+def test_colour_and_live_display_only_on_a_terminal_outside_ci(
+    gate: GateRunner, tiny: Project, terminal: bool, ci: bool, args: list[str], coloured: bool
+) -> None:
+    env = {k: v for k, v in gate.env.items() if k not in ("CI", "NO_COLOR", "TERM")}
+    env.update({"TERM": "xterm-256color", "COLUMNS": "120"}, **({"CI": "true"} if ci else {}))
+    if terminal:
+        code, output = run_in_terminal(["run", *args], tiny.root, env)
+    else:
+        result = GateRunner(env)("run", *args, cwd=tiny.root)
+        code, output = result.code, result.output
+    assert code == 0, output
+    assert (ESCAPE in output) is coloured, repr(output[:400])
+    assert "PASS (exit 0)" in re.sub(r"\x1b\[[0-9;]*m", "", output)
+    if not coloured:
+        # plain lines: no cursor movement from a live display, nothing but text
+        assert "\r" not in output.replace("\r\n", "\n")
