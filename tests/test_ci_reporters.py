@@ -507,7 +507,7 @@ def test_a_local_run_writes_the_markdown_summary_and_no_ci_output(
     assert summary.startswith("## ✅ gate: PASS\n")
     assert "Every measured file is fully covered." in summary
     html = (tiny.root / ".gate/htmlcov/index.html").read_text()  # reports.html, locally too
-    assert "pkg/__init__.py" in html and "100%" in html
+    assert "__init__.py</a>" in html and "100%" in html
 
 
 # --- terminal or log: what the output looks like where it lands --------------------------------
