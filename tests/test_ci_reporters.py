@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gate.coverage_data import CoverageResult
+from gate.diff_coverage import DiffBase, DiffCoverage
 from gate.evaluate import Check
 from gate.outcome import RunOutcome
 from gate.reporters.ci import repository_prefix, write_ci_outputs
@@ -337,6 +338,35 @@ def test_gitlab_fingerprints_stay_unique_for_repeated_places() -> None:
     issues = code_quality_issues(outcome, "svc/")
     assert [issue["location"]["path"] for issue in issues] == ["svc/.", "svc/."]
     assert len({issue["fingerprint"] for issue in issues}) == 2
+
+
+def test_gitlab_lists_each_run_of_uncovered_changed_lines() -> None:
+    outcome = passing_outcome()
+    diff = DiffCoverage(DiffBase("origin/main", "coverage.diff.base"), "abc")
+    diff.changed = {"app/a.py": [3, 4, 5, 9]}
+    diff.uncovered = {"app/a.py": [3, 4, 5, 9]}
+    outcome.diff_coverage = diff
+    outcome.checks.append(Check("coverage.diff", True, 0.0, 0, "exempt: ..."))
+    issues = code_quality_issues(outcome, "svc/")
+    assert [(i["check_name"], i["severity"], i["location"], i["description"]) for i in issues] == [
+        (
+            "gate.diff_coverage",
+            "minor",  # the check passed (min_lines): reported, not blocking
+            {"path": "svc/app/a.py", "lines": {"begin": 3, "end": 5}},
+            "app/a.py lines 3-5 changed since origin/main and not covered by any test",
+        ),
+        (
+            "gate.diff_coverage",
+            "minor",
+            {"path": "svc/app/a.py", "lines": {"begin": 9, "end": 9}},
+            "app/a.py line 9 changed since origin/main and not covered by any test",
+        ),
+    ]
+    assert len({issue["fingerprint"] for issue in issues}) == 2
+    # the same uncovered lines give the same fingerprints in the next run
+    assert [i["fingerprint"] for i in code_quality_issues(outcome, "svc/")] == [
+        i["fingerprint"] for i in issues
+    ]
 
 
 def test_gitlab_coverage_line_matches_gitlabs_regex() -> None:
