@@ -165,7 +165,7 @@ def merge_command(
         list[Path] | None,
         typer.Argument(
             help="Shard result folders, or folders holding them (default: .gate/shards)",
-            metavar="DIR...",
+            metavar="DIR",
             show_default=False,
         ),
     ] = None,
