@@ -8,12 +8,11 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from gate.coverage_data import CoverageResult
+from gate.diff_coverage import DiffBase, DiffCoverage
 from gate.evaluate import Check
 from gate.outcome import RunOutcome
 from gate.reporters.ci import repository_prefix, write_ci_outputs
@@ -341,6 +340,35 @@ def test_gitlab_fingerprints_stay_unique_for_repeated_places() -> None:
     assert len({issue["fingerprint"] for issue in issues}) == 2
 
 
+def test_gitlab_lists_each_run_of_uncovered_changed_lines() -> None:
+    outcome = passing_outcome()
+    diff = DiffCoverage(DiffBase("origin/main", "coverage.diff.base"), "abc")
+    diff.changed = {"app/a.py": [3, 4, 5, 9]}
+    diff.uncovered = {"app/a.py": [3, 4, 5, 9]}
+    outcome.diff_coverage = diff
+    outcome.checks.append(Check("coverage.diff", True, 0.0, 0, "exempt: ..."))
+    issues = code_quality_issues(outcome, "svc/")
+    assert [(i["check_name"], i["severity"], i["location"], i["description"]) for i in issues] == [
+        (
+            "gate.diff_coverage",
+            "minor",  # the check passed (min_lines): reported, not blocking
+            {"path": "svc/app/a.py", "lines": {"begin": 3, "end": 5}},
+            "app/a.py lines 3-5 changed since origin/main and not covered by any test",
+        ),
+        (
+            "gate.diff_coverage",
+            "minor",
+            {"path": "svc/app/a.py", "lines": {"begin": 9, "end": 9}},
+            "app/a.py line 9 changed since origin/main and not covered by any test",
+        ),
+    ]
+    assert len({issue["fingerprint"] for issue in issues}) == 2
+    # the same uncovered lines give the same fingerprints in the next run
+    assert [i["fingerprint"] for i in code_quality_issues(outcome, "svc/")] == [
+        i["fingerprint"] for i in issues
+    ]
+
+
 def test_gitlab_coverage_line_matches_gitlabs_regex() -> None:
     line = coverage_line(failing_outcome())
     assert line == "Coverage: 96.40%"
@@ -508,73 +536,68 @@ def test_a_local_run_writes_the_markdown_summary_and_no_ci_output(
     summary = (tiny.root / ".gate/summary.md").read_text()
     assert summary.startswith("## ✅ gate: PASS\n")
     assert "Every measured file is fully covered." in summary
+    html = (tiny.root / ".gate/htmlcov/index.html").read_text()  # reports.html, locally too
+    assert "__init__.py</a>" in html and "100%" in html
 
 
-# --- docs/ci.md and .pre-commit-hooks.yaml ----------------------------------------------------
-
-REPO = Path(__file__).resolve().parents[1]
+# --- terminal or log: what the output looks like where it lands --------------------------------
 
 
-def documented_configs() -> list[Any]:
-    text = (REPO / "docs/ci.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
-    return [yaml.safe_load(block) for block in blocks]
+def run_in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run the real gate with a pseudo-terminal as its stdout and stderr, as a shell would."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gate", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(timeout=120), b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def test_docs_ci_configs_parse_and_run_gate() -> None:
-    configs = documented_configs()
-    github = [c for c in configs if "jobs" in c]
-    gitlab = [c["gate"] for c in configs if "gate" in c]
-    assert len(github) == 2 and len(gitlab) == 2
-    github_runs = [
-        step["run"]
-        for config in github
-        for step in config["jobs"]["gate"]["steps"]
-        if "run" in step
-    ]
-    assert "uv run gate run" in github_runs
-    assert (
-        "uv run gate run --database-url postgresql://postgres:postgres@localhost:5432/postgres"
-    ) in github_runs
-    gitlab_scripts = [line for job in gitlab for line in job["script"]]
-    assert "uv run gate run" in gitlab_scripts
-    assert (
-        "uv run gate run --database-url postgresql://postgres:postgres@postgres:5432/postgres"
-    ) in gitlab_scripts
-    for job in gitlab:
-        reports = job["artifacts"]["reports"]
-        assert reports["codequality"] == ".gate/gl-code-quality-report.json"
-        assert reports["junit"] == ".gate/junit.xml"
-        assert reports["coverage_report"]["path"] == ".gate/coverage.xml"
+ESCAPE = "\x1b["
 
 
-def documented_gitlab_coverage_regex() -> str:
-    jobs = [c["gate"] for c in documented_configs() if "gate" in c]
-    patterns = {job["coverage"] for job in jobs}
-    assert len(patterns) == 1
-    return patterns.pop().strip("/")
-
-
-def test_gitlab_coverage_regex_in_the_docs_picks_up_the_real_run(
-    gate: GateRunner, tiny: Project
+@pytest.mark.parametrize(
+    ("terminal", "ci", "args", "coloured"),
+    [
+        (True, False, [], True),  # a person at a terminal
+        (True, True, [], False),  # a CI runner that allocates a terminal
+        (True, True, ["--color", "always"], True),  # forced
+        (False, False, [], False),  # piped into a file or a pager
+    ],
+    ids=["terminal", "ci-with-a-tty", "ci-forced-colour", "pipe"],
+)
+def test_colour_and_live_display_only_on_a_terminal_outside_ci(
+    gate: GateRunner, tiny: Project, terminal: bool, ci: bool, args: list[str], coloured: bool
 ) -> None:
-    result = gate("run", cwd=tiny.root, env={"GITLAB_CI": "true"})
-    assert result.code == 0, result.output
-    matches = re.findall(documented_gitlab_coverage_regex(), result.stdout)
-    assert matches == ["Coverage: 100.00%"]
-
-
-def test_pre_commit_hook_definition() -> None:
-    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert [hook["id"] for hook in hooks] == ["gate"]
-    hook = hooks[0]
-    assert hook["entry"] == "gate run"
-    assert hook["language"] == "system"
-    assert hook["stages"] == ["pre-push"]
-    assert hook["pass_filenames"] is False
-    assert hook["always_run"] is True
-    local = next(c for c in documented_configs() if "default_install_hook_types" in c)
-    documented = local["repos"][0]["hooks"][0]
-    assert documented["entry"] == "uv run gate run"
-    for key in ("language", "stages", "pass_filenames", "always_run"):
-        assert documented[key] == hook[key]
+    env = {k: v for k, v in gate.env.items() if k not in ("CI", "NO_COLOR", "TERM")}
+    env.update({"TERM": "xterm-256color", "COLUMNS": "120"}, **({"CI": "true"} if ci else {}))
+    if terminal:
+        code, output = run_in_terminal(["run", *args], tiny.root, env)
+    else:
+        result = GateRunner(env)("run", *args, cwd=tiny.root)
+        code, output = result.code, result.output
+    assert code == 0, output
+    assert (ESCAPE in output) is coloured, repr(output[:400])
+    assert "PASS (exit 0)" in re.sub(r"\x1b\[[0-9;]*m", "", output)
+    if not coloured:
+        # plain lines: no cursor movement from a live display, nothing but text
+        assert "\r" not in output.replace("\r\n", "\n")

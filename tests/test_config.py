@@ -499,7 +499,7 @@ ERROR_CASES = [
     pytest.param(
         "tests: 5\n",
         "gate.yaml:1:8: tests: must be a mapping with keys paths, args, python, timeout, "
-        "workers (got 5)",
+        "workers, durations (got 5)",
         id="section-not-mapping",
     ),
     pytest.param(
@@ -947,7 +947,7 @@ def test_pyproject_tool_gate_loads(project: Path) -> None:
         pytest.param(
             "[tool.gate]\ntests = 5\n",
             "pyproject.toml:5:9: tool.gate.tests: must be a mapping with keys paths, args, "
-            "python, timeout, workers (got 5)",
+            "python, timeout, workers, durations (got 5)",
             id="section-not-a-table",
         ),
         pytest.param(

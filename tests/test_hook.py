@@ -337,3 +337,56 @@ def test_render_hook_quotes_the_interpreter_path() -> None:
     assert "GATE_PYTHON='/opt/my envs/python3'\n" in script
     assert "GATE_PROJECT_DIR='a b'\n" in script
     assert script.startswith(f"#!/bin/sh\n{MARKER}\n")
+
+
+def test_diff_coverage_judges_exactly_the_pushed_commits(gate: GateRunner, repo: Repo) -> None:
+    repo.write(
+        "gate.yaml",
+        """
+        database: {mode: none}
+        coverage: {source: [pkg], diff: {base: first-release, fail_under: 100}}
+        blocking: {mode: off}
+        """,
+    )
+    repo.commit("judge changed lines since the first release")
+    repo.git("tag", "first-release")
+    repo.git("push", "-q", "origin", "main")
+    gate("hook", "install", cwd=repo.root, env=repo.env)
+    repo.write(
+        "pkg/__init__.py",
+        """
+        def double(x: int) -> int:
+            return 2 * x
+
+
+        def sign(x: int) -> int:
+            if x < 0:
+                return -1
+            return 1
+        """,
+    )
+    repo.write("tests/test_sign.py", "from pkg import sign\n\n\ndef test_sign():\n    sign(3)\n")
+    repo.commit("sign, half tested")
+
+    refused = repo.git("push", "origin", "main", check=False)
+    assert refused.code != 0
+    assert "pkg/__init__.py:7 not covered: lines 7" in refused.output
+    assert "the remote side of the push" in refused.output
+    assert "the push was stopped" in refused.output
+    repo.git("push", "-q", "--no-verify", "origin", "main")
+
+    repo.write("pkg/extra.py", "def triple(x: int) -> int:\n    return 3 * x\n")
+    repo.write(
+        "tests/test_extra.py", "from pkg.extra import triple\n\n\ndef test_t():\n    triple(1)\n"
+    )
+    repo.commit("triple, tested")
+    pushed_before = repo.remote_head()
+    # The push holds only the triple commit, fully covered: it goes through ...
+    pushed = repo.git("push", "origin", "main", check=False)
+    assert pushed.code == 0, pushed.output
+    assert f"100% of 2 changed line(s) since {pushed_before[:12]}" in pushed.output
+    assert repo.remote_head() == repo.head()
+    # ... while a run outside the hook still judges everything since the first release.
+    local = gate("run", cwd=repo.root, env=repo.env)
+    assert local.code == 1, local.output
+    assert "pkg/__init__.py:7 not covered: lines 7" in local.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.console import Console
 from gate import __version__
 from gate.errors import GateError
 from gate.hook_cli import hook_app
+
+if TYPE_CHECKING:
+    from gate.outcome import RunOutcome
 
 app = typer.Typer(
     name="gate",
@@ -95,15 +98,22 @@ def run_command(
         str | None, typer.Option("--workers", help="Run tests in parallel: N or auto")
     ] = None,
     base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard", help="Run share I of N of the tests (e.g. 1/4); combine with `gate merge`"
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
 ) -> None:
     """Provision a database, migrate, run the tests under coverage, and judge the result."""
     from gate.pipeline import RunOptions, run_gate
-    from gate.reporters.terminal import render_terminal
+    from gate.shard import parse_shard
 
     console = make_console(_check_color(color))
+    parsed_shard = None if shard is None else parse_shard(shard)
     parsed_workers: int | str | None = None
     if workers is not None:
         if workers == "auto":
@@ -125,11 +135,18 @@ def run_command(
         keep_db=keep_db,
         workers=parsed_workers,
         base=base,
+        shard=parsed_shard,
         extra_args=list(extra or []),
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
     )
     outcome = run_gate(options, console)
+    _show_outcome(console, outcome, quiet=quiet, verbose=verbose)
+
+
+def _show_outcome(console: Console, outcome: RunOutcome, *, quiet: bool, verbose: bool) -> None:
+    from gate.reporters.terminal import render_terminal
+
     if outcome.exit_code == 2 and outcome.error:
         # Bad input: one paragraph that names the file, key and fix; no step table around it.
         typer.echo(f"gate: {outcome.error}", err=True)
@@ -140,6 +157,49 @@ def run_command(
     else:
         render_terminal(console, outcome, verbose=verbose)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command("merge")
+def merge_command(
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Shard result folders, or folders holding them (default: .gate/shards)",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON report here")
+    ] = None,
+    junit: Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
+    coverage_xml: Annotated[
+        str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
+    ] = None,
+    base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
+    color: ColorOption = "auto",
+) -> None:
+    """Judge the shards of `gate run --shard I/N` as one run: tests, coverage and thresholds."""
+    from gate.merge import merge_shards
+    from gate.pipeline import RunOptions
+
+    console = make_console(_check_color(color))
+    options = RunOptions(
+        cwd=Path.cwd(),
+        environ=dict(os.environ),
+        config_path=config,
+        json_path=json_path,
+        junit_path=junit,
+        coverage_xml_path=coverage_xml,
+        base=base,
+        verbose=verbose,
+        live=False,
+    )
+    outcome = merge_shards(list(folders or []), options, console)
+    _show_outcome(console, outcome, quiet=quiet, verbose=verbose)
 
 
 @app.command("init")

@@ -225,6 +225,8 @@ class TestsConfig(_Section):
     python: Annotated[str, AfterValidator(_not_empty)] = "auto"
     timeout: Annotated[Number, Field(ge=0)] = 300
     workers: Annotated[int | Literal["auto"], PlainValidator(_workers)] = 1
+    # Recorded per-test durations: written by every run and `gate merge`, read by --shard.
+    durations: RootPath = _report(".gate/durations.json")
 
 
 class DiffConfig(_Section):

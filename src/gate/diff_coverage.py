@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +12,6 @@ from gate.coverage_data import CoverageResult
 
 #: Set by gate's pre-push hook to `<remote sha>..<local sha>`; empty for a new branch.
 PUSH_RANGE_ENV = "GATE_PUSH_RANGE"
-# With --unified=0 a hunk's "+start,count" is exactly the added or modified lines.
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _FETCH_DEPTH_HINT = "in GitHub Actions, check out with `fetch-depth: 0` (actions/checkout)"
 
 
@@ -82,29 +80,28 @@ def format_lines(lines: Iterable[int]) -> str:
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in line_ranges(lines))
 
 
-def _unquote(path: str) -> str:
-    # git C-quotes unusual paths; with core.quotePath on, the quoted text is plain ASCII.
-    if not path.startswith('"'):
-        return path
-    return path[1:-1].encode("ascii").decode("unicode_escape").encode("latin-1").decode("utf-8")
-
-
 def parse_diff(text: str) -> dict[str, set[int]]:
-    """Added or modified lines per file (new side) from `git diff --unified=0` output."""
-    changed: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    in_header = False
-    for line in text.splitlines():
-        if line.startswith("diff --git "):
-            in_header, current = True, None
-        elif in_header and line.startswith("+++ "):
-            target = _unquote(line[4:])
-            current = None if target == "/dev/null" else changed.setdefault(target[2:], set())
-        elif (match := _HUNK.match(line)) is not None:
-            in_header = False
-            if current is not None:
-                start, count = int(match[1]), int(match[2] or "1")
-                current.update(range(start, start + count))
+    """Added or modified lines per file (new side) of one `git diff` output.
+
+    diff-cover does the parsing (C-quoted names, names with spaces, renames, deletions), fed
+    the one diff gate made: its own git mode diffs committed, staged and unstaged changes
+    separately and merges the line numbers without shifting them, which misplaces lines when
+    a branch has both (measured in bench/diff_cover_fit.py).
+    """
+    from diff_cover.diff_reporter import GitDiffReporter
+    from diff_cover.git_diff import GitDiffError, GitDiffFileTool
+
+    with tempfile.TemporaryDirectory(prefix="gate-diff-") as folder:
+        diff_file = Path(folder) / "changes.diff"
+        diff_file.write_text(text, encoding="utf-8")
+        reporter = GitDiffReporter(
+            git_diff=GitDiffFileTool(str(diff_file)), ignore_staged=True, ignore_unstaged=True
+        )
+        try:
+            paths: list[str] = reporter.src_paths_changed()
+            changed = {path: set(reporter.lines_changed(path)) for path in paths}
+        except GitDiffError as exc:
+            raise DiffBaseError(f"coverage.diff: could not read git's diff: {exc}") from exc
     return {path: lines for path, lines in changed.items() if lines}
 
 

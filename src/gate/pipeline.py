@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -20,6 +21,7 @@ from gate import proc
 from gate.config import Config, find_config, load_config
 from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
 from gate.diff_coverage import choose_base, diff_coverage
+from gate.durations import write_durations
 from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
@@ -33,6 +35,7 @@ from gate.reporters.junit import render_junit
 from gate.reporters.live import LiveProgress
 from gate.reporters.markdown import render_markdown
 from gate.reporters.output import write_report
+from gate.shard import Shard, manifest, save_run_data, shard_checks, shard_env, shard_summary
 from gate.signals import interrupts_unwind, shielded
 from gate.testrun import TestPlan, run_tests
 
@@ -53,6 +56,7 @@ class RunOptions:
     keep_db: bool = False
     workers: int | str | None = None
     base: str | None = None  # --base: the git ref diff coverage compares with
+    shard: Shard | None = None  # --shard I/N: run a share of the tests; `gate merge` judges all
     extra_args: Sequence[str] = ()
     verbose: bool = False
     live: bool = True
@@ -226,6 +230,9 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         rcfile=rcfile,
         blocking=blocking,
     )
+    shard = run.options.shard
+    if shard is not None:
+        env = {**env, **shard_env(shard, config.tests.durations)}
     with timed(step), LiveProgress(run.console, run.options.live) as live:
         tested = run_tests(plan, env, on_progress=live.update)
         results = tested.results
@@ -259,6 +266,29 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
             xml_path=None if xml is None or str(xml) == "-" else _resolve(xml, run),
             html_dir=reports.html,
         )
+    if shard is not None:
+        _save_shard(run, shard, plan.run_dir)
+
+
+def _save_shard(run: _Run, shard: Shard, tests_dir: Path) -> None:
+    """Keep the shard's raw results for `gate merge`; the run folder goes at teardown."""
+    assert run.config is not None
+    folder = shard.folder(run.config.root)
+    save_run_data(tests_dir, folder)
+    summary = shard_summary(tests_dir)
+    if summary is not None:
+        balance = (
+            f"balanced by recorded durations ({summary['with_durations']} known)"
+            if summary["with_durations"]
+            else "no recorded durations yet: split by name"
+        )
+        run.outcome.notes.append(
+            f"shard {shard.label}: {summary['selected']} of {summary['of']} tests, {balance}"
+        )
+    run.outcome.notes.append(
+        f"shard {shard.label}: results in {folder.relative_to(run.config.root)}; coverage "
+        "floors and diff coverage are judged by `gate merge` on all shards together"
+    )
 
 
 def _resolve(path: str | Path, run: _Run) -> Path:
@@ -271,7 +301,19 @@ def _evaluate(run: _Run) -> None:
     assert config is not None
     step = run.outcome.step("evaluate")
     with timed(step):
-        if run.outcome.results is not None:
+        shard = run.options.shard
+        if run.outcome.results is not None and shard is not None:
+            # One shard's coverage is a part of the whole: `gate merge` judges the floors.
+            checks = evaluate(
+                run.outcome.results,
+                None,
+                coverage_floor=None,
+                per_file_floor=0,
+                coverage_expected=False,
+                blocking_mode=config.blocking.mode,
+            )
+            run.outcome.checks += shard_checks(checks, run.outcome.results, shard)
+        elif run.outcome.results is not None:
             coverage = config.coverage
             run.outcome.checks += evaluate(
                 run.outcome.results,
@@ -317,11 +359,43 @@ def _write_reports(run: _Run) -> None:
                 text = render_junit(run.outcome)
             write_report(path, run.hide(text))
             written.append(str(target))
-        if config is not None:
+        # A shard's numbers are partial (GitLab would record its coverage line as the job's):
+        # the CI provider hears from `gate merge` only.
+        if config is not None and run.options.shard is None:
             written += write_ci_outputs(
                 run.outcome, run.options.environ, run.outcome.root, sys.stdout, run.hide
             )
+        written += _write_shard_or_durations(run)
         step.detail = ", ".join(written)
+
+
+def _write_shard_or_durations(run: _Run) -> list[str]:
+    """A shard's folder for `gate merge`; otherwise the test durations that shards balance by."""
+    config, outcome, shard = run.config, run.outcome, run.options.shard
+    if config is None:
+        return []
+    if shard is not None:
+        folder = shard.folder(config.root)
+        reports = {
+            "junit.xml": render_junit(outcome),
+            "report.json": render_json(outcome),
+            "shard.json": manifest(
+                shard,
+                config.root,
+                outcome.run_id,
+                outcome.verdict,
+                outcome.exit_code,
+                outcome.error,
+            ),
+        }
+        for name, text in reports.items():
+            write_report(folder / name, run.hide(text))
+        return [str(folder.relative_to(config.root))]
+    results = outcome.results
+    if config.tests.durations is not None and results is not None and results.cases:
+        write_durations(config.tests.durations, results)
+        return [os.path.relpath(config.tests.durations, config.root)]
+    return []
 
 
 def run_gate(options: RunOptions, console: Console) -> RunOutcome:

@@ -9,6 +9,7 @@ import hashlib
 import json
 from typing import Any
 
+from gate.diff_coverage import line_ranges
 from gate.outcome import RunOutcome
 from gate.reporters.locations import failure_location, first_line
 
@@ -28,15 +29,24 @@ def fingerprint(check: str, path: str, line: int | None, test: str) -> str:
 
 
 def _issue(
-    check: str, description: str, severity: str, path: str, line: int | None, test: str
+    check: str,
+    description: str,
+    severity: str,
+    path: str,
+    line: int | None,
+    test: str,
+    end_line: int | None = None,
 ) -> dict[str, Any]:
+    lines: dict[str, int] = {"begin": line or 1}
+    if end_line is not None:
+        lines["end"] = end_line
     return {
         "type": "issue",
         "check_name": check,
         "description": description,
         "severity": severity,
         "fingerprint": fingerprint(check, path, line, test),
-        "location": {"path": path, "lines": {"begin": line or 1}},
+        "location": {"path": path, "lines": lines},
     }
 
 
@@ -45,7 +55,10 @@ def _join(prefix: str, path: str) -> str:
 
 
 def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str, Any]]:
-    """Failed tests and blocking findings; prefix makes root-relative paths repository-relative."""
+    """Failed tests, blocking findings and uncovered changed lines.
+
+    prefix makes root-relative paths repository-relative.
+    """
     issues: list[dict[str, Any]] = []
     results = outcome.results
     if results is None:
@@ -93,7 +106,32 @@ def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str,
             test,
         )
     issues += seen.values()
+    issues += _diff_coverage_issues(outcome, prefix)
     return _unique(issues)
+
+
+def _diff_coverage_issues(outcome: RunOutcome, prefix: str) -> list[dict[str, Any]]:
+    """One issue per run of uncovered changed lines, so the merge request shows each one."""
+    diff = outcome.diff_coverage
+    if diff is None:
+        return []
+    failed = any(c.name == "coverage.diff" and not c.passed for c in outcome.checks)
+    issues = []
+    for path, missing in diff.uncovered.items():
+        for first, last in line_ranges(missing):
+            where = f"line {first}" if first == last else f"lines {first}-{last}"
+            issues.append(
+                _issue(
+                    "gate.diff_coverage",
+                    f"{path} {where} changed since {diff.base.label} and not covered by any test",
+                    "major" if failed else "minor",
+                    _join(prefix, path),
+                    first,
+                    f"{first}-{last}",  # stable across runs: the same lines, the same issue
+                    end_line=last,
+                )
+            )
+    return issues
 
 
 def _unique(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:

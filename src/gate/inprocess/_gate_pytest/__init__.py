@@ -168,6 +168,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_timeout_key] = plugin
         config.pluginmanager.register(plugin, "gate-timeout")
 
+    # `gate run --shard I/N`: collection (in each xdist worker too) keeps this shard's share.
+    shard = os.environ.get("GATE_SHARD")
+    if shard:
+        from .shard import ShardPlugin, read_durations
+
+        index, _, total = shard.partition("/")
+        durations = read_durations(os.environ.get("GATE_SHARD_DURATIONS"))
+        shard_plugin = ShardPlugin(int(index), int(total), durations, writer.emit)
+        config.pluginmanager.register(shard_plugin, "gate-shard")
+
     blocking = os.environ.get("GATE_BLOCKING")
     if blocking and runs_tests:
         settings = json.loads(blocking)
