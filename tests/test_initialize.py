@@ -41,7 +41,7 @@ def test_flat_project_with_asyncpg_and_alembic(tmp_path: Path) -> None:
             "app/settings.py": SETTINGS_WITH_URL,
             "tests/test_app.py": "",
             "alembic.ini": "[alembic]\n",
-            "requirements.txt": "fastapi\nasyncpg==0.30\n",
+            "requirements.txt": "fastapi\nsqlalchemy[asyncio]\nasyncpg==0.30\n",
             ".venv/": "",
         },
     )
@@ -480,7 +480,8 @@ def test_nested_settings_names_come_from_the_model_under_env_nested_delimiter(
         "DATABASE__USERNAME": "{user}",
     }
     assert config.env == {"APP_CONFIG_FILE": "gate-test-app-config-file"}
-    assert config.database.scheme == "postgresql+asyncpg"
+    # asyncpg used directly takes postgresql:// only; +asyncpg is SQLAlchemy's spelling.
+    assert config.database.scheme == "postgresql"
 
 
 def test_env_prefix_and_aliases(tmp_path: Path) -> None:
@@ -545,3 +546,35 @@ def test_a_tooling_top_with_pyproject_still_finds_the_backend_below(tmp_path: Pa
 
     assert facts.project_dir == "backend"
     assert facts.alembic_ini == "alembic.ini"
+
+
+def test_required_environ_reads_get_a_value_and_a_config_file_is_found(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.pytest.ini_options]\n",
+            "pytest.ini": "",
+            "svc/__init__.py": "",
+            "svc/boot.py": "import os\n"
+            "CONFIG = open(os.environ['APP_CONFIG_FILE']).read()\n"
+            "KEY = os.environ['JWT_SECRET']\n"
+            "URL = os.environ['DATABASE_URL']\n"
+            "DEBUG = os.environ.get('DEBUG_SQL')\n",
+            "config/test.toml": "",
+            "config/production.toml": "",
+            "tests/": "",
+        },
+    )
+
+    config = init_and_load(tmp_path)
+
+    assert config.env == {
+        "APP_CONFIG_FILE": "config/test.toml",
+        "JWT_SECRET": "gate-test-jwt-secret",
+    }
+    assert config.database.export == {"DATABASE_URL": "{url}"}
+    text = (tmp_path / "gate.yaml").read_text(encoding="utf-8")
+    assert (
+        "  # required by os.environ[...] (str, no default); the one test config file found\n"
+        "  APP_CONFIG_FILE: config/test.toml\n" in text
+    )

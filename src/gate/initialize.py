@@ -16,6 +16,7 @@ from gate.settings_names import (
     is_text_type,
     names_in_env_file,
     names_in_text,
+    required_reads,
     settings_fields,
 )
 
@@ -61,6 +62,8 @@ class RequiredSetting:
     name: str
     annotation: str
     in_env_file: bool  # a .env file beside the project sets it already
+    read_by: str = "your settings"
+    value: str | None = None  # a value gate init found for it (a test config file)
 
 
 @dataclass(frozen=True)
@@ -203,10 +206,12 @@ def _settings(root: Path, project: Path) -> tuple[set[str], list[RequiredSetting
     names: set[str] = set()
     in_env_files: set[str] = set()
     sources: list[str] = []
+    reads: set[str] = set()
     for path in _scanned_files(root, project):
         text = _head(path)
         if path.suffix == ".py":
             names |= names_in_text(text)
+            reads |= required_reads(text)
             sources.append(text)
         else:
             found = names_in_env_file(text)
@@ -221,8 +226,36 @@ def _settings(root: Path, project: Path) -> tuple[set[str], list[RequiredSetting
                 setting.env,
                 RequiredSetting(setting.env, setting.annotation, setting.env in in_env_files),
             )
+    for name in reads - set(required):
+        if database_template(name) is None:
+            value = _test_config_file(project) if name.endswith(_FILE_WORDS) else None
+            required[name] = RequiredSetting(
+                name, "str", name in in_env_files, "os.environ[...]", value
+            )
     database = {name for name in names if database_template(name) is not None}
     return database, sorted(required.values(), key=lambda r: r.name)
+
+
+_FILE_WORDS = ("_FILE", "_PATH", "_CONFIG")
+_TEST_WORD = re.compile(r"(^|[._-])test(s|ing)?($|[._-])")  # test.toml, app-testing.yaml
+_CONFIG_SUFFIXES = {".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".conf", ".env"}
+
+
+def _test_config_file(project: Path) -> str | None:
+    """The one config file meant for tests (config/test.toml, settings/testing.yaml), if any."""
+    found = []
+    for parent, subfolders, files in os.walk(project):
+        depth = Path(parent).relative_to(project).parts
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if len(depth) < 2 and not name.startswith(".") and name not in _NOT_PROJECT
+        ]
+        for name in files:
+            path = Path(parent) / name
+            if path.suffix in _CONFIG_SUFFIXES and _TEST_WORD.search(path.stem.lower()):
+                found.append(path.relative_to(project).as_posix())
+    return found[0] if len(found) == 1 else None
 
 
 def _venv_python(root: Path, project: Path) -> str | None:
@@ -266,6 +299,10 @@ def _scheme(root: Path, project: Path) -> str:
         )
         for path in paths:
             text += _head(path)
+    # A driver's name goes in the URL only for SQLAlchemy; asyncpg and psycopg used directly
+    # (and libpq) take nothing but postgresql://.
+    if not re.search(r"\b(sqlalchemy|sqlmodel)\b", text, re.IGNORECASE):
+        return "postgresql"
     if re.search(r"\basyncpg\b", text):
         return "postgresql+asyncpg"
     if re.search(r"\bpsycopg\b", text):  # psycopg 3; psycopg2 is SQLAlchemy's default anyway
@@ -312,9 +349,12 @@ env:
 def _env(facts: ProjectFacts) -> str:
     lines = []
     for setting in facts.required_settings:
-        why = f"required by your settings ({setting.annotation}, no default)"
+        why = f"required by {setting.read_by} ({setting.annotation}, no default)"
         if setting.in_env_file:
             lines.append(f"  # {setting.name}: ...  # {why}; your .env sets it")
+        elif setting.value is not None:
+            lines.append(f"  # {why}; the one test config file found")
+            lines.append(f"  {setting.name}: {_text(setting.value)}")
         elif is_text_type(setting.annotation):
             value = "gate-test-" + setting.name.lower().replace("_", "-")
             lines.append(f"  # {why}")

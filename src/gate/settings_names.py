@@ -42,6 +42,8 @@ _LIBPQ = {
 _NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:__?[A-Z0-9]+)+\b|\bPG[A-Z]+\b")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 _TEXT_TYPES = {"str", "SecretStr"}
+# os.environ["NAME"]: read with no default, so the code fails without it.
+_REQUIRED_READ = re.compile(r"\benviron\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\]")
 
 
 def database_template(name: str) -> str | None:
@@ -255,6 +257,11 @@ def _nested(
 def names_in_text(text: str) -> set[str]:
     """Upper-case names written in code: os.environ["DATABASE_URL"], POSTGRES_SERVER: str."""
     return set(_NAME.findall(text))
+
+
+def required_reads(text: str) -> set[str]:
+    """Names code reads as os.environ["NAME"], which raises when the variable is unset."""
+    return set(_REQUIRED_READ.findall(text))
 
 
 def names_in_env_file(text: str) -> set[str]:
