@@ -578,3 +578,11 @@ def test_required_environ_reads_get_a_value_and_a_config_file_is_found(tmp_path:
         "  # required by os.environ[...] (str, no default); the one test config file found\n"
         "  APP_CONFIG_FILE: config/test.toml\n" in text
     )
+
+
+def test_a_migrate_script_without_alembic_is_the_migrations_command(tmp_path: Path) -> None:
+    make(tmp_path, {"shop/__init__.py": "", "tests/": "", "migrate.py": "print('schema')\n"})
+
+    config = init_and_load(tmp_path)
+
+    assert config.migrations.command == ["python", "migrate.py"]

@@ -81,11 +81,12 @@ class ProjectFacts:
     # The .venv's python relative to project_dir, when auto would not find it there.
     venv_python: str | None = None
     required_settings: tuple[RequiredSetting, ...] = ()
+    migrate_script: str | None = None  # without alembic: a migrate.py, relative to project_dir
 
     @property
     def migrations_command(self) -> list[str] | None:
         if self.alembic_ini is None:
-            return None
+            return None if self.migrate_script is None else ["python", self.migrate_script]
         if self.alembic_ini == "alembic.ini":
             return ["alembic", "upgrade", "head"]
         return ["alembic", "-c", self.alembic_ini, "upgrade", "head"]
@@ -125,6 +126,9 @@ def sniff_project(root: Path) -> ProjectFacts:
         packages=tuple(packages),
         test_paths=tuple(_test_paths(project, packages)),
         alembic_ini=_alembic_ini(project),
+        migrate_script=next(
+            (name for name in _MIGRATE_SCRIPTS if (project / name).is_file()), None
+        ),
         has_venv=(project / ".venv").is_dir() or (root / ".venv").is_dir(),
         database_variables=tuple(sorted(names)),
         scheme=_scheme(root, project),
@@ -188,6 +192,9 @@ def _test_paths(project: Path, packages: list[str]) -> list[str]:
     for package in packages:
         candidates += [f"{package}/tests", f"src/{package}/tests"]
     return [path for path in candidates if (project / path).is_dir()]
+
+
+_MIGRATE_SCRIPTS = ("migrate.py", "scripts/migrate.py")
 
 
 def _alembic_ini(project: Path) -> str | None:
@@ -400,7 +407,9 @@ def _migrations(facts: ProjectFacts) -> str:
     line = (
         f"command: {_text(shlex.join(command))}" if command else "# command: alembic upgrade head"
     )
-    found = f"found: {facts.alembic_ini}" if facts.alembic_ini else "no alembic.ini found"
+    found = "no alembic.ini found"
+    if facts.alembic_ini or facts.migrate_script:
+        found = f"found: {facts.alembic_ini or facts.migrate_script}"
     return f"""\
 # Migrations that bring each fresh database to the current schema.
 migrations:
