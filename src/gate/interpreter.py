@@ -50,7 +50,8 @@ def choose_python(setting: str, root: Path, environ: Mapping[str, str]) -> Path:
     if setting != "auto":
         path = Path(setting).expanduser()
         if not path.is_absolute():
-            path = root / path
+            # Normalised, not resolved: a venv's python is a link to the base interpreter.
+            path = Path(os.path.normpath(root / path))
         if not path.exists():
             raise UsageError(
                 f"tests.python: {setting} does not exist; point it at the interpreter that runs "
