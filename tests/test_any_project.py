@@ -421,3 +421,39 @@ def test_gate_not_the_projects_cov_fail_under_decides(
     percent = project.report()["coverage"]["percent"]
     assert 90 <= percent < 100
     assert any("--cov-fail-under=100" in note for note in project.report()["notes"])
+
+
+def test_gate_installed_as_a_uv_tool_gates_a_project_it_shares_nothing_with(
+    gate: GateRunner, tmp_path: Path, venvs: Venvs
+) -> None:
+    """`uv tool install` puts gate in an environment of its own; the project keeps its .venv."""
+    tools = tmp_path / "uv-tools"
+    uv_env = {**gate.env, "UV_TOOL_DIR": str(tools / "envs"), "UV_TOOL_BIN_DIR": str(tools / "bin")}
+    subprocess.run(
+        ["uv", "tool", "install", "-q", "--from", str(REPO), "gate"], env=uv_env, check=True
+    )
+    project = lay_out(SHAPES["asyncpg-url"], tmp_path / "top", venvs)
+
+    completed = subprocess.run(
+        [str(tools / "bin" / "gate"), "run"],
+        cwd=project.top,
+        env=gate.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = project.report()
+    assert report["tests"]["passed"] == SHAPES["asyncpg-url"].test_count
+    assert report["coverage"]["percent"] == 100.0
+    tool_python = next((tools / "envs" / "gate" / "bin").glob("python"))
+    assert str(tool_python) not in report["steps"][0]["detail"]  # tests ran in .venv
+
+
+def test_gate_and_its_plugin_agree_on_the_hard_stop_grace() -> None:
+    from gate.inprocess import HARD_STOP_GRACE_S
+    from gate.inprocess._gate_pytest.timeout import HARD_STOP_GRACE_S as plugin_grace
+
+    assert plugin_grace == HARD_STOP_GRACE_S

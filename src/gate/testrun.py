@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate import proc
-from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH
-from gate.inprocess._gate_pytest.timeout import HARD_STOP_GRACE_S
+from gate.inprocess import HARD_STOP_GRACE_S, PLUGIN_NAME, PLUGIN_PATH
 from gate.interpreter import Interpreter
 from gate.provision import worker_count
 from gate.results import ResultsBuilder, TestResults, mark_stopped
