@@ -10,6 +10,7 @@ import pytest
 from gate.config import Config, load_config
 from gate.errors import UsageError
 from gate.initialize import ProjectFacts, render_gate_yaml, sniff_project, write_gate_yaml
+from gate.settings_names import database_template
 
 
 def make(root: Path, files: dict[str, str]) -> Path:
@@ -40,7 +41,7 @@ def test_flat_project_with_asyncpg_and_alembic(tmp_path: Path) -> None:
             "app/settings.py": SETTINGS_WITH_URL,
             "tests/test_app.py": "",
             "alembic.ini": "[alembic]\n",
-            "requirements.txt": "fastapi\nasyncpg==0.30\n",
+            "requirements.txt": "fastapi\nsqlalchemy[asyncio]\nasyncpg==0.30\n",
             ".venv/": "",
         },
     )
@@ -326,3 +327,262 @@ def test_force_replaces_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     assert path == tmp_path / "gate.yaml"
     assert path.read_text(encoding="utf-8").startswith("# gate.yaml: the quality gate")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gate.yaml", "tests"]
+
+
+# ---- settings classes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("DATABASE_URL", "{url}"),
+        ("SQLALCHEMY_DATABASE_URI", "{url}"),
+        ("TEST_DATABASE_URL", "{url}"),
+        ("POSTGRES_DSN", "{url}"),
+        ("POSTGRES_SERVER", "{host}"),
+        ("DB_HOST", "{host}"),
+        ("DATABASE__HOSTNAME", "{host}"),
+        ("DATABASE__PORT", "{port}"),
+        ("DATABASE__USERNAME", "{user}"),
+        ("DB_PASS", "{password}"),
+        ("POSTGRES_DB", "{database}"),
+        ("DATABASE__DB", "{database}"),
+        ("DB_NAME", "{database}"),
+        ("PGDATABASE", "{database}"),
+        ("DATABASE_SERVER_URL", "{server_url}"),
+        ("POSTGRES_ADMIN_DSN", "{server_url}"),
+        ("REDIS_HOST", None),
+        ("MONGO_DB", None),
+        ("DATABASE_POOL_SIZE", None),
+        ("DATABASE__ECHO", None),
+        ("SECRET_KEY", None),
+        ("DATABASE", None),
+    ],
+)
+def test_which_variables_hold_the_database(name: str, template: str | None) -> None:
+    assert database_template(name) == template
+
+
+FULL_STACK_SETTINGS = """
+from pydantic import computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file="../.env", env_ignore_empty=True, extra="ignore")
+    PROJECT_NAME: str = "app"
+    SECRET_KEY: str
+    FIRST_SUPERUSER_PASSWORD: str
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8
+    postgres_server: str
+    postgres_port: int = 5432
+    postgres_user: str
+    postgres_password: str = ""
+    postgres_db: str = ""
+
+    @computed_field
+    @property
+    def SQLALCHEMY_DATABASE_URI(self) -> str:
+        return f"postgresql+psycopg://{self.postgres_user}@{self.postgres_server}"
+
+
+settings = Settings()
+"""
+
+
+def test_settings_class_fields_are_read_case_insensitively_and_required_ones_get_env(
+    tmp_path: Path,
+) -> None:
+    make(
+        tmp_path,
+        {
+            ".env": "FIRST_SUPERUSER_PASSWORD=changethis\n",
+            "backend/pyproject.toml": "[project]\ndependencies = ['psycopg']\n",
+            "backend/app/__init__.py": "",
+            "backend/app/core/config.py": FULL_STACK_SETTINGS,
+            "backend/tests/test_x.py": "",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.project_dir == "backend"
+    assert facts.database_variables == (
+        "POSTGRES_DB",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_PORT",
+        "POSTGRES_SERVER",
+        "POSTGRES_USER",
+        "SQLALCHEMY_DATABASE_URI",
+    )
+    assert [(r.name, r.in_env_file) for r in facts.required_settings] == [
+        ("FIRST_SUPERUSER_PASSWORD", True),
+        ("SECRET_KEY", False),
+    ]
+    config = init_and_load(tmp_path)
+    # SECRET_KEY has no default and no .env sets it: without a value, Settings() fails.
+    assert config.env == {"SECRET_KEY": "gate-test-secret-key"}
+    assert config.database.export["POSTGRES_SERVER"] == "{host}"
+    assert config.database.export["POSTGRES_DB"] == "{database}"
+    text = (tmp_path / "gate.yaml").read_text(encoding="utf-8")
+    assert "changethis" not in text
+    assert (
+        "# FIRST_SUPERUSER_PASSWORD: ...  # required by your settings (str, no default); "
+        "your .env sets it" in text
+    )
+
+
+NESTED_SETTINGS = """
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseConfig(BaseModel):
+    hostname: str
+    port: int = 5432
+    username: str
+    password: str
+    db: str
+    pool_size: int = 5
+
+
+class Base(BaseSettings):
+    model_config = SettingsConfigDict(env_nested_delimiter="__")
+
+
+class AppSettings(Base):
+    database: DatabaseConfig
+    app_config_file: str = Field(validation_alias="APP_CONFIG_FILE")
+    debug: bool = False
+"""
+
+
+def test_nested_settings_names_come_from_the_model_under_env_nested_delimiter(
+    tmp_path: Path,
+) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\ndependencies = ['asyncpg']\n",
+            "svc/__init__.py": "",
+            "svc/settings.py": NESTED_SETTINGS,
+            "tests/test_svc.py": "",
+        },
+    )
+
+    config = init_and_load(tmp_path)
+
+    assert config.database.export == {
+        "DATABASE__DB": "{database}",
+        "DATABASE__HOSTNAME": "{host}",
+        "DATABASE__PASSWORD": "{password}",
+        "DATABASE__PORT": "{port}",
+        "DATABASE__USERNAME": "{user}",
+    }
+    assert config.env == {"APP_CONFIG_FILE": "gate-test-app-config-file"}
+    # asyncpg used directly takes postgresql:// only; +asyncpg is SQLAlchemy's spelling.
+    assert config.database.scheme == "postgresql"
+
+
+def test_env_prefix_and_aliases(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "api/__init__.py": "",
+            "api/config.py": """
+from pydantic_settings import BaseSettings
+from pydantic import Field, PostgresDsn
+
+
+class Settings(BaseSettings):
+    model_config = {"env_prefix": "API_"}
+    db_url: PostgresDsn
+    admin_url: str = Field(default="", alias="DATABASE_ADMIN_URL")
+    workers: int
+""",
+            "tests/": "",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.export == {"API_DB_URL": "{url}", "DATABASE_ADMIN_URL": "{server_url}"}
+    assert [(r.name, r.annotation) for r in facts.required_settings] == [("API_WORKERS", "int")]
+    text = render_gate_yaml(facts)
+    assert (
+        "  # API_WORKERS: ...  # required by your settings (int, no default): give it a "
+        "test value" in text
+    )
+
+
+def test_venv_one_folder_above_the_project_is_named_in_tests_python(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            ".venv/bin/python": "",
+            "backend/app/__init__.py": "",
+            "backend/tests/": "",
+        },
+    )
+
+    config = init_and_load(tmp_path)
+
+    assert config.root == (tmp_path / "backend").resolve()
+    assert config.tests.python == "../.venv/bin/python"
+
+
+def test_a_tooling_top_with_pyproject_still_finds_the_backend_below(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.ruff]\nline-length = 100\n",
+            "backend/app/__init__.py": "",
+            "backend/tests/": "",
+            "backend/alembic.ini": "",
+        },
+    )
+
+    facts = sniff_project(tmp_path)
+
+    assert facts.project_dir == "backend"
+    assert facts.alembic_ini == "alembic.ini"
+
+
+def test_required_environ_reads_get_a_value_and_a_config_file_is_found(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.pytest.ini_options]\n",
+            "pytest.ini": "",
+            "svc/__init__.py": "",
+            "svc/boot.py": "import os\n"
+            "CONFIG = open(os.environ['APP_CONFIG_FILE']).read()\n"
+            "KEY = os.environ['JWT_SECRET']\n"
+            "URL = os.environ['DATABASE_URL']\n"
+            "DEBUG = os.environ.get('DEBUG_SQL')\n",
+            "config/test.toml": "",
+            "config/production.toml": "",
+            "tests/": "",
+        },
+    )
+
+    config = init_and_load(tmp_path)
+
+    assert config.env == {
+        "APP_CONFIG_FILE": "config/test.toml",
+        "JWT_SECRET": "gate-test-jwt-secret",
+    }
+    assert config.database.export == {"DATABASE_URL": "{url}"}
+    text = (tmp_path / "gate.yaml").read_text(encoding="utf-8")
+    assert (
+        "  # required by os.environ[...] (str, no default); the one test config file found\n"
+        "  APP_CONFIG_FILE: config/test.toml\n" in text
+    )
+
+
+def test_a_migrate_script_without_alembic_is_the_migrations_command(tmp_path: Path) -> None:
+    make(tmp_path, {"shop/__init__.py": "", "tests/": "", "migrate.py": "print('schema')\n"})
+
+    config = init_and_load(tmp_path)
+
+    assert config.migrations.command == ["python", "migrate.py"]

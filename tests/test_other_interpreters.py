@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -122,11 +123,78 @@ def test_missing_coverage_in_the_project_venv_says_what_to_add(
     gate: GateRunner, project: Project
 ) -> None:
     write_calc_project(project, "3.13")
+    project.write("uv.lock", "version = 1\n")
     python = make_venv(project.root, find_python("3.13"), "pytest")
     result = gate("run", cwd=project.root)
     assert result.code == 2, result.output
     assert result.stderr == (
         f"gate: the test interpreter {python} lacks coverage; add coverage to the project's "
-        "test dependencies (e.g. `uv add --dev coverage` or `pip install coverage`), or set "
-        "tests.python\n"
+        "test dependencies (pytest-cov brings coverage too): `uv add --dev coverage`; or point "
+        "tests.python at an interpreter that has them\n"
     )
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    assert (report["verdict"], report["exit_code"]) == ("error", 2)
+    assert [s["name"] for s in report["steps"] if s["status"] != "skipped"] == [
+        "config",
+        "report",
+        "teardown",
+    ]  # stopped before anything was provisioned or run
+
+
+@pytest.mark.parametrize(
+    ("lock", "command"),
+    [
+        ("poetry.lock", "poetry add --group dev pytest and coverage"),
+        (None, "uv pip install --python {python} pytest coverage"),
+    ],
+)
+def test_an_empty_project_venv_names_both_and_the_projects_own_tool(
+    gate: GateRunner, project: Project, lock: str | None, command: str
+) -> None:
+    write_calc_project(project, "3.12")
+    if lock:
+        project.write(lock, "")
+    python = make_venv(project.root, find_python("3.12"))
+    result = gate("run", cwd=project.root)
+    assert result.code == 2, result.output
+    add = command.format(python=python).replace(" and ", " ")
+    assert result.stderr == (
+        f"gate: the test interpreter {python} lacks pytest and coverage; add pytest and "
+        "coverage to the project's test dependencies (pytest-cov brings coverage too): "
+        f"`{add}`; or point tests.python at an interpreter that has them\n"
+    )
+
+
+def test_without_coverage_source_pytest_alone_is_enough(gate: GateRunner, project: Project) -> None:
+    write_calc_project(project, "3.12")
+    project.write("gate.yaml", "database: {mode: none}\nblocking: {mode: warn}\n")
+    make_venv(project.root, find_python("3.12"), "pytest")
+    result = gate("run", cwd=project.root)
+    assert result.code == 0, result.output
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    assert report["tests"]["passed"] == 3
+    assert report["coverage"] is None
+
+
+def test_tests_python_names_an_interpreter_outside_the_project(
+    gate: GateRunner, project: Project, tmp_path: Path
+) -> None:
+    write_calc_project(project, "3.12")
+    elsewhere = tmp_path / "envs" / "calc"
+    elsewhere.mkdir(parents=True)
+    python = make_venv(elsewhere, find_python("3.12"), "pytest", "coverage")
+    make_venv(project.root, find_python("3.13"), "pytest", "coverage")  # not this one
+    relative = os.path.relpath(python, project.root)
+    project.write(
+        "gate.yaml",
+        f"""
+        database: {{mode: none}}
+        blocking: {{mode: warn}}
+        tests: {{python: {relative}}}
+        coverage: {{source: [src/calc], fail_under: 100}}
+        """,
+    )
+    result = gate("run", cwd=project.root)
+    assert result.code == 0, result.output  # test_runs_on_the_project_interpreter: 3.12
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    assert report["steps"][0]["detail"] == f"gate.yaml; Python 3.12.1 at {python}"

@@ -54,6 +54,7 @@ def test_export_templates_serve_every_shape() -> None:
             "POSTGRES_PASSWORD": "{password}",
             "POSTGRES_DB": "{database}",
             "DATABASE__HOSTNAME": "{host}:{port}",
+            "DATABASE_SERVER_URL": "{server_url}",
         },
         address,
         "postgresql+asyncpg",
@@ -66,4 +67,5 @@ def test_export_templates_serve_every_shape() -> None:
         "POSTGRES_PASSWORD": "pw",
         "POSTGRES_DB": "gate_x",
         "DATABASE__HOSTNAME": "127.0.0.1:5433",
+        "DATABASE_SERVER_URL": "postgresql+asyncpg://postgres:pw@127.0.0.1:5433",
     }

@@ -27,9 +27,9 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from gate.config_env import expand_tree
 from gate.config_yaml import ConfigDocument, KeyPath, Location, dotted, format_problem, parse_yaml
+from gate.database.address import EXPORT_FIELDS
 from gate.errors import ConfigError
 
-EXPORT_FIELDS = ("url", "host", "port", "user", "password", "database")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _SECTIONS = ("env", "database", "migrations", "tests", "coverage", "blocking", "reports")

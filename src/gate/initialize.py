@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.errors import UsageError
+from gate.settings_names import (
+    database_template,
+    is_text_type,
+    names_in_env_file,
+    names_in_text,
+    required_reads,
+    settings_fields,
+)
 
 # Folders that hold tools, caches or other people's code, never the project's own.
 _NOT_PROJECT = {
@@ -37,31 +45,25 @@ _DEPENDENCY_FILES = (
 # Reading a little is enough to spot a settings class; a huge tree must not make init slow.
 _MAX_SCANNED_FILES = 2000
 _MAX_SCANNED_BYTES = 256 * 1024
-_DATABASE_VARIABLE = re.compile(
-    r"\b(DATABASE_URL|POSTGRES_(?:SERVER|HOST|PORT|USER|PASSWORD|DB)|DATABASE__[A-Z][A-Z_]*)\b"
-)
-_POSTGRES_TEMPLATES = {
+# A group of separate variables is handed over whole, even the ones code reads with a default.
+_POSTGRES_GROUP = {
     "POSTGRES_PORT": "{port}",
     "POSTGRES_USER": "{user}",
     "POSTGRES_PASSWORD": "{password}",
     "POSTGRES_DB": "{database}",
 }
-# pydantic-settings nested names (DATABASE__HOST) by their last part.
-_NESTED_TEMPLATES = {
-    "URL": "{url}",
-    "URI": "{url}",
-    "DSN": "{url}",
-    "HOST": "{host}",
-    "SERVER": "{host}",
-    "PORT": "{port}",
-    "USER": "{user}",
-    "USERNAME": "{user}",
-    "PASSWORD": "{password}",
-    "DB": "{database}",
-    "NAME": "{database}",
-    "DATABASE": "{database}",
-}
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+
+
+@dataclass(frozen=True)
+class RequiredSetting:
+    """A settings field without a default that is not the database: tests need a value."""
+
+    name: str
+    annotation: str
+    in_env_file: bool  # a .env file beside the project sets it already
+    read_by: str = "your settings"
+    value: str | None = None  # a value gate init found for it (a test config file)
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,15 @@ class ProjectFacts:
     has_venv: bool = False
     database_variables: tuple[str, ...] = ()
     scheme: str = "postgresql"
+    # The .venv's python relative to project_dir, when auto would not find it there.
+    venv_python: str | None = None
+    required_settings: tuple[RequiredSetting, ...] = ()
+    migrate_script: str | None = None  # without alembic: a migrate.py, relative to project_dir
 
     @property
     def migrations_command(self) -> list[str] | None:
         if self.alembic_ini is None:
-            return None
+            return None if self.migrate_script is None else ["python", self.migrate_script]
         if self.alembic_ini == "alembic.ini":
             return ["alembic", "upgrade", "head"]
         return ["alembic", "-c", self.alembic_ini, "upgrade", "head"]
@@ -88,20 +94,21 @@ class ProjectFacts:
     @property
     def export(self) -> dict[str, str]:
         """Environment for the project's settings, from the variable names it reads."""
-        names = set(self.database_variables)
+        names = self.database_variables
         export: dict[str, str] = {}
-        if "DATABASE_URL" in names:
-            export["DATABASE_URL"] = "{url}"
-        if any(name.startswith("POSTGRES_") for name in names):
-            hosts = [host for host in ("POSTGRES_SERVER", "POSTGRES_HOST") if host in names]
+        for name in sorted(names, key=lambda n: (database_template(n) != "{url}", n)):
+            template = database_template(name)
+            if template is not None:
+                export[name] = template
+        if any(name in _POSTGRES_GROUP or name in _POSTGRES_HOSTS for name in names):
+            hosts = [host for host in _POSTGRES_HOSTS if host in names]
             for host in hosts or ["POSTGRES_SERVER"]:
                 export[host] = "{host}"
-            export.update(_POSTGRES_TEMPLATES)
-        for name in sorted(names):
-            template = _NESTED_TEMPLATES.get(name.rpartition("__")[2])
-            if name.startswith("DATABASE__") and template:
-                export[name] = template
+            export.update({k: v for k, v in _POSTGRES_GROUP.items() if k not in export})
         return export or {"DATABASE_URL": "{url}"}
+
+
+_POSTGRES_HOSTS = ("POSTGRES_SERVER", "POSTGRES_HOST")
 
 
 # ---- sniffing ------------------------------------------------------------------------------
@@ -112,26 +119,43 @@ def sniff_project(root: Path) -> ProjectFacts:
     project_dir = _project_dir(root)
     project = root / project_dir
     packages = _packages(project)
+    names, required = _settings(root, project)
     return ProjectFacts(
         root=root,
         project_dir=project_dir,
         packages=tuple(packages),
         test_paths=tuple(_test_paths(project, packages)),
         alembic_ini=_alembic_ini(project),
+        migrate_script=next(
+            (name for name in _MIGRATE_SCRIPTS if (project / name).is_file()), None
+        ),
         has_venv=(project / ".venv").is_dir() or (root / ".venv").is_dir(),
-        database_variables=tuple(sorted(_database_variables(root, project))),
+        database_variables=tuple(sorted(names)),
         scheme=_scheme(root, project),
+        venv_python=_venv_python(root, project),
+        required_settings=tuple(required),
     )
 
 
 def _project_dir(root: Path) -> str:
-    # A monorepo keeps the backend one level down (full-stack-fastapi-template: backend/).
-    if _looks_like_project(root):
+    # A monorepo keeps the backend one level down (full-stack-fastapi-template: backend/),
+    # and its settings read an env file relative to it, so commands must run there.
+    if _has_code(root):
         return "."
-    found = [sub.name for sub in _subfolders(root) if _looks_like_project(sub)]
+    found = [sub.name for sub in _subfolders(root) if _has_code(sub)]
+    if not found:
+        found = [sub.name for sub in _subfolders(root) if _looks_like_project(sub)]
+        if _looks_like_project(root):
+            return "."
     if "backend" in found:
         return "backend"
     return found[0] if len(found) == 1 else "."
+
+
+def _has_code(folder: Path) -> bool:
+    """A package and tests of its own: the project, not a repository's tooling top."""
+    packages = _packages(folder)
+    return bool(packages) and bool(_test_paths(folder, packages))
 
 
 def _looks_like_project(folder: Path) -> bool:
@@ -170,6 +194,9 @@ def _test_paths(project: Path, packages: list[str]) -> list[str]:
     return [path for path in candidates if (project / path).is_dir()]
 
 
+_MIGRATE_SCRIPTS = ("migrate.py", "scripts/migrate.py")
+
+
 def _alembic_ini(project: Path) -> str | None:
     if (project / "alembic.ini").is_file():
         return "alembic.ini"
@@ -180,12 +207,69 @@ def _alembic_ini(project: Path) -> str | None:
     return None
 
 
-def _database_variables(root: Path, project: Path) -> set[str]:
+def _settings(root: Path, project: Path) -> tuple[set[str], list[RequiredSetting]]:
+    """Database variable names, and the other settings tests must be given."""
     # Names only: .env files hold secrets, and gate never reads or repeats the values.
-    found: set[str] = set()
+    names: set[str] = set()
+    in_env_files: set[str] = set()
+    sources: list[str] = []
+    reads: set[str] = set()
     for path in _scanned_files(root, project):
-        found.update(_DATABASE_VARIABLE.findall(_head(path)))
-    return found
+        text = _head(path)
+        if path.suffix == ".py":
+            names |= names_in_text(text)
+            reads |= required_reads(text)
+            sources.append(text)
+        else:
+            found = names_in_env_file(text)
+            names |= found
+            if path.name == ".env":  # what the settings load; .env.example only documents
+                in_env_files |= found
+    required: dict[str, RequiredSetting] = {}
+    for setting in settings_fields(sources):
+        names.add(setting.env)
+        if setting.required and database_template(setting.env) is None:
+            required.setdefault(
+                setting.env,
+                RequiredSetting(setting.env, setting.annotation, setting.env in in_env_files),
+            )
+    for name in reads - set(required):
+        if database_template(name) is None:
+            value = _test_config_file(project) if name.endswith(_FILE_WORDS) else None
+            required[name] = RequiredSetting(
+                name, "str", name in in_env_files, "os.environ[...]", value
+            )
+    database = {name for name in names if database_template(name) is not None}
+    return database, sorted(required.values(), key=lambda r: r.name)
+
+
+_FILE_WORDS = ("_FILE", "_PATH", "_CONFIG")
+_TEST_WORD = re.compile(r"(^|[._-])test(s|ing)?($|[._-])")  # test.toml, app-testing.yaml
+_CONFIG_SUFFIXES = {".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".conf", ".env"}
+
+
+def _test_config_file(project: Path) -> str | None:
+    """The one config file meant for tests (config/test.toml, settings/testing.yaml), if any."""
+    found = []
+    for parent, subfolders, files in os.walk(project):
+        depth = Path(parent).relative_to(project).parts
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if len(depth) < 2 and not name.startswith(".") and name not in _NOT_PROJECT
+        ]
+        for name in files:
+            path = Path(parent) / name
+            if path.suffix in _CONFIG_SUFFIXES and _TEST_WORD.search(path.stem.lower()):
+                found.append(path.relative_to(project).as_posix())
+    return found[0] if len(found) == 1 else None
+
+
+def _venv_python(root: Path, project: Path) -> str | None:
+    # tests.python auto looks in ROOT/.venv; a monorepo may keep it one level up.
+    if project == root or (project / ".venv").is_dir() or not (root / ".venv").is_dir():
+        return None
+    return Path(os.path.relpath(root / ".venv" / "bin" / "python", project)).as_posix()
 
 
 def _head(path: Path) -> str:
@@ -222,6 +306,10 @@ def _scheme(root: Path, project: Path) -> str:
         )
         for path in paths:
             text += _head(path)
+    # A driver's name goes in the URL only for SQLAlchemy; asyncpg and psycopg used directly
+    # (and libpq) take nothing but postgresql://.
+    if not re.search(r"\b(sqlalchemy|sqlmodel)\b", text, re.IGNORECASE):
+        return "postgresql"
     if re.search(r"\basyncpg\b", text):
         return "postgresql+asyncpg"
     if re.search(r"\bpsycopg\b", text):  # psycopg 3; psycopg2 is SQLAlchemy's default anyway
@@ -261,8 +349,26 @@ def _header(facts: ProjectFacts) -> str:
 
 # Extra environment for migrations and tests.
 env:
-  # SECRET_KEY: test-secret
+{_env(facts)}
 """
+
+
+def _env(facts: ProjectFacts) -> str:
+    lines = []
+    for setting in facts.required_settings:
+        why = f"required by {setting.read_by} ({setting.annotation}, no default)"
+        if setting.in_env_file:
+            lines.append(f"  # {setting.name}: ...  # {why}; your .env sets it")
+        elif setting.value is not None:
+            lines.append(f"  # {why}; the one test config file found")
+            lines.append(f"  {setting.name}: {_text(setting.value)}")
+        elif is_text_type(setting.annotation):
+            value = "gate-test-" + setting.name.lower().replace("_", "-")
+            lines.append(f"  # {why}")
+            lines.append(f"  {setting.name}: {_text(value)}")
+        else:
+            lines.append(f"  # {setting.name}: ...  # {why}: give it a test value")
+    return "\n".join(lines) or "  # SECRET_KEY: test-secret"
 
 
 def _database(facts: ProjectFacts) -> str:
@@ -284,7 +390,8 @@ database:
   # URL scheme used for {{url}} below: the driver your app talks to PostgreSQL with.
   {scheme}
   # Environment handed to migrations and tests, filled in for each test database.
-  # Templates over {{url}} {{host}} {{port}} {{user}} {{password}} {{database}}.
+  # Templates over {{url}} {{host}} {{port}} {{user}} {{password}} {{database}}, and
+  # {{server_url}}: the server without a database, for suites that create their own.
   # Variables your code reads: {found}.
   export:
 {export}
@@ -300,7 +407,9 @@ def _migrations(facts: ProjectFacts) -> str:
     line = (
         f"command: {_text(shlex.join(command))}" if command else "# command: alembic upgrade head"
     )
-    found = f"found: {facts.alembic_ini}" if facts.alembic_ini else "no alembic.ini found"
+    found = "no alembic.ini found"
+    if facts.alembic_ini or facts.migrate_script:
+        found = f"found: {facts.alembic_ini or facts.migrate_script}"
     return f"""\
 # Migrations that bring each fresh database to the current schema.
 migrations:
@@ -317,6 +426,10 @@ def _tests(facts: ProjectFacts) -> str:
     paths = list(facts.test_paths) or ["."]
     note = "" if facts.test_paths else " No tests folder was found, so the whole project."
     venv = "found" if facts.has_venv else "none found"
+    python = "# python: auto"
+    if facts.venv_python is not None:
+        python = f"python: {_text(facts.venv_python)}"
+        venv = "found one folder up, so named here"
     return f"""\
 # How pytest runs.
 tests:
@@ -326,7 +439,7 @@ tests:
   # args: []
   # Interpreter that runs pytest: auto = the active virtualenv, else ROOT/.venv
   # ({venv}), else gate's own.
-  # python: auto
+  {python}
   # Seconds for any one test, enforced even when the test blocks in C; 0 = none.
   # timeout: 300
   # N or auto: run tests in parallel (pytest-xdist), each worker with its own database.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,8 @@ def version(name):
     except Exception:
         return None
 mods = {"pytest": "pytest", "coverage": "coverage", "pytest_cov": "pytest-cov",
-        "xdist": "pytest-xdist", "greenlet": "greenlet", "pytest_asyncio": "pytest-asyncio"}
+        "xdist": "pytest-xdist", "greenlet": "greenlet", "pytest_asyncio": "pytest-asyncio",
+        "pip": "pip"}
 print(json.dumps({
     "python": ".".join(map(str, sys.version_info[:3])),
     "executable": sys.executable,
@@ -49,7 +50,8 @@ def choose_python(setting: str, root: Path, environ: Mapping[str, str]) -> Path:
     if setting != "auto":
         path = Path(setting).expanduser()
         if not path.is_absolute():
-            path = root / path
+            # Normalised, not resolved: a venv's python is a link to the base interpreter.
+            path = Path(os.path.normpath(root / path))
         if not path.exists():
             raise UsageError(
                 f"tests.python: {setting} does not exist; point it at the interpreter that runs "
@@ -65,8 +67,13 @@ def choose_python(setting: str, root: Path, environ: Mapping[str, str]) -> Path:
     return Path(sys.executable)
 
 
-def probe(python: Path, environ: Mapping[str, str]) -> Interpreter:
-    """Ask the interpreter for its version and test packages; say exactly what is missing."""
+def probe(
+    python: Path, environ: Mapping[str, str], *, coverage: bool = True, root: Path | None = None
+) -> Interpreter:
+    """Ask the interpreter for its version and test packages; say exactly what is missing.
+
+    coverage: whether the run measures coverage (coverage.source is set), so coverage.py
+    must be there; root: the project, whose lock file says how to add a package."""
     try:
         result = proc.capture([str(python), "-c", _PROBE], env=environ, timeout_s=60)
     except proc.CommandNotFound as exc:
@@ -81,14 +88,33 @@ def probe(python: Path, environ: Mapping[str, str]) -> Interpreter:
             f"tests.python: {python} is Python {interpreter.python_version}; "
             "gate needs 3.9 or newer"
         )
-    missing = [name for name in ("pytest", "coverage") if not interpreter.has(name)]
+    needed = ("pytest", "coverage") if coverage else ("pytest",)
+    missing = [name for name in needed if not interpreter.has(name)]
     if missing:
+        names = " and ".join(missing)
+        also = " (pytest-cov brings coverage too)" if "coverage" in missing else ""
         raise UsageError(
-            f"the test interpreter {python} lacks {' and '.join(missing)}; add "
-            f"{' and '.join(missing)} to the project's test dependencies (e.g. `uv add --dev "
-            f"{' '.join(missing)}` or `pip install {' '.join(missing)}`), or set tests.python"
+            f"the test interpreter {python} lacks {names}; add {names} to the project's "
+            f"test dependencies{also}: `{add_command(missing, interpreter, root)}`; "
+            "or point tests.python at an interpreter that has them"
         )
     return interpreter
+
+
+def add_command(packages: Sequence[str], interpreter: Interpreter, root: Path | None) -> str:
+    """How this project adds a test dependency: its lock file names the tool."""
+    names = " ".join(packages)
+    for folder in [root, *root.parents] if root is not None else []:
+        if (folder / "uv.lock").is_file():
+            return f"uv add --dev {names}"
+        if (folder / "poetry.lock").is_file():
+            return f"poetry add --group dev {names}"
+        if (folder / ".git").exists():
+            break  # the repository's top (a uv workspace locks there); above is not ours
+    if interpreter.has("pip"):
+        return f"{interpreter.path} -m pip install {names}"
+    # A virtualenv made by uv has no pip of its own.
+    return f"uv pip install --python {interpreter.path} {names}"
 
 
 def bin_dir_first(python: Path, environ: Mapping[str, str]) -> dict[str, str]:

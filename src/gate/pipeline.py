@@ -235,6 +235,7 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         env = {**env, **shard_env(shard, config.tests.durations)}
     with timed(step), LiveProgress(run.console, run.options.live) as live:
         tested = run_tests(plan, env, on_progress=live.update)
+        run.outcome.notes += tested.notes
         results = tested.results
         run.outcome.results = results
         totals = results.totals
@@ -454,7 +455,9 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
             root=config.root,
         )
         python = choose_python(config.tests.python, config.root, options.environ)
-        run.interpreter = probe(python, options.environ)
+        run.interpreter = probe(
+            python, options.environ, coverage=bool(config.coverage.source), root=config.root
+        )
         step.detail = f"{path.name}; Python {run.interpreter.python_version} at {python}"
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))

@@ -29,7 +29,7 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     command = config.migrations.command
     yield f"migrations: {' '.join(command)}" if command else "migrations: none"
     python = choose_python(config.tests.python, config.root, environ)
-    interpreter = probe(python, environ)
+    interpreter = probe(python, environ, coverage=bool(config.coverage.source), root=config.root)
     installed = ", ".join(
         f"{name} {version}" for name, version in interpreter.packages.items() if version
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate import proc
-from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH
-from gate.inprocess._gate_pytest.timeout import HARD_STOP_GRACE_S
+from gate.inprocess import HARD_STOP_GRACE_S, PLUGIN_NAME, PLUGIN_PATH
 from gate.interpreter import Interpreter
 from gate.provision import worker_count
 from gate.results import ResultsBuilder, TestResults, mark_stopped
@@ -47,6 +47,7 @@ class TestOutcome:
     output: str
     killed_reason: str | None
     argv: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)  # the project's settings gate overrode
 
 
 def build_argv(plan: TestPlan) -> list[str]:
@@ -146,7 +147,59 @@ def run_tests(
                 else f"the test process ended unexpectedly (exit {completed.code}) during this test"
             )
         mark_stopped(results, reason, hard_stop)
-    return TestOutcome(results, completed.code, completed.output, reason, tuple(argv))
+    notes = override_notes(plan, *_project_settings(plan.run_dir, plan.root))
+    return TestOutcome(results, completed.code, completed.output, reason, tuple(argv), notes)
+
+
+def _project_settings(run_dir: Path, root: Path) -> tuple[list[str], str]:
+    """The project's addopts (ini file, then PYTEST_ADDOPTS) as the plugin recorded them."""
+    try:
+        recorded = json.loads((run_dir / "pytest-settings.json").read_text(encoding="utf-8"))
+        args = [str(arg) for arg in recorded.get("addopts") or []]
+        args += shlex.split(str(recorded.get("env_addopts") or ""))
+    except (OSError, ValueError):
+        return [], ""  # pytest ended before configuring: nothing was overridden
+    inifile = recorded.get("inifile")
+    where = "PYTEST_ADDOPTS"
+    if inifile:
+        path = Path(inifile)
+        where = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return args, where
+
+
+def override_notes(plan: TestPlan, project_args: Sequence[str], where: str) -> list[str]:
+    """What gate overrode in the project's own pytest settings, in the user's words."""
+    notes = []
+    coverage_args = [arg for arg in project_args if arg.startswith("--cov")]
+    if plan.interpreter.has("pytest_cov") and coverage_args:
+        fail_under = _option_value(project_args, "--cov-fail-under")
+        floor = f", not --cov-fail-under={fail_under}" if fail_under else ""
+        notes.append(
+            f"the project's pytest settings ({where}) turn on pytest-cov "
+            f"({' '.join(coverage_args)}); gate passed --no-cov and measured coverage itself, "
+            f"so gate's coverage thresholds decide the verdict{floor}"
+        )
+    workers = _option_value(project_args, "-n") or _option_value(project_args, "--numprocesses")
+    if plan.interpreter.has("xdist") and workers:
+        passed = "0" if plan.workers == 1 else str(worker_count(plan.workers))
+        notes.append(
+            f"the project's pytest settings ({where}) ask for -n {workers}; gate passed "
+            f"-n {passed}, so tests.workers ({plan.workers}) decides how many workers run"
+        )
+    return notes
+
+
+def _option_value(args: Sequence[str], option: str) -> str | None:
+    """The last value given for an option, in any spelling argparse accepts."""
+    value = None
+    for index, arg in enumerate(args):
+        if arg == option and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith(option + "="):
+            value = arg.partition("=")[2]
+        elif len(option) == 2 and arg.startswith(option) and len(arg) > 2:
+            value = arg[2:]  # -nauto, -n4
+    return value
 
 
 def _hard_stop_text(run_dir: Path) -> str:

@@ -10,7 +10,9 @@ from urllib.parse import quote, unquote, urlsplit
 from gate.errors import UsageError
 from gate.redact import mask_url
 
-EXPORT_FIELDS = ("url", "host", "port", "user", "password", "database")
+#: Placeholders of database.export. server_url is the server without a database name, for
+#: suites that create their own databases (the role then needs CREATEDB).
+EXPORT_FIELDS = ("url", "host", "port", "user", "password", "database", "server_url")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class ServerAddress:
             auth += ":" + quote(self.password, safe="")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{auth}@{host}:{self.port}/{quote(self.database, safe='')}"
+
+    def server_url(self, scheme: str = "postgresql") -> str:
+        """The server alone: no database name, not even a trailing slash."""
+        return self.url(scheme).rsplit("/", 1)[0]
 
     def masked(self) -> str:
         return mask_url(self.url())
@@ -82,6 +88,7 @@ def export_environment(
         "user": address.user,
         "password": address.password,
         "database": address.database,
+        "server_url": address.server_url(scheme),
     }
     formatter = string.Formatter()
     return {name: formatter.vformat(template, (), values) for name, template in templates.items()}

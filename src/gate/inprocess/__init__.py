@@ -7,3 +7,8 @@ from pathlib import Path
 #: Put this folder on the test process's PYTHONPATH and pass ``-p _gate_pytest``.
 PLUGIN_PATH = Path(__file__).resolve().parent
 PLUGIN_NAME = "_gate_pytest"
+
+#: Seconds past tests.timeout before the plugin's hard stop ends the process. The plugin's
+#: timeout.py holds the same number: gate itself must not import the plugin, which needs
+#: pytest, and gate installed as a tool has none.
+HARD_STOP_GRACE_S = 3.0

@@ -153,6 +153,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _run_dir:
         return
     is_worker = hasattr(config, "workerinput")
+    if not is_worker:
+        _record_project_settings(config, os.path.join(_run_dir, "pytest-settings.json"))
     writer = EventWriter(os.path.join(_run_dir, f"events-{_worker_id}.jsonl"))
     config.stash[_writer_key] = writer
     config.pluginmanager.register(RecorderPlugin(writer, is_worker), "gate-recorder")
@@ -194,6 +196,22 @@ def pytest_configure(config: pytest.Config) -> None:
                 ),
                 "gate-blocking",
             )
+
+
+def _record_project_settings(config: pytest.Config, path: str) -> None:
+    """The project's own addopts, as pytest resolved them, so gate can say what it overrode."""
+    inipath = getattr(config, "inipath", None)  # pytest >= 6.1
+    try:
+        addopts = [str(arg) for arg in config.getini("addopts")]
+    except (ValueError, KeyError):
+        addopts = []
+    settings = {
+        "inifile": None if inipath is None else str(inipath),
+        "addopts": addopts,
+        "env_addopts": os.environ.get("PYTEST_ADDOPTS", ""),
+    }
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(settings, handle)
 
 
 def _xdist_active(config: pytest.Config) -> bool:

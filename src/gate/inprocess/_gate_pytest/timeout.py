@@ -14,7 +14,7 @@ import pytest
 
 # A hang inside C code holding the GIL never returns to the interpreter, so the soft stop
 # cannot fire; faulthandler's watchdog is a C thread that dumps every stack and exits anyway.
-HARD_STOP_GRACE_S = 3.0
+HARD_STOP_GRACE_S = 3.0  # gate.inprocess.HARD_STOP_GRACE_S: the same number, seen from gate
 
 
 class TestTimeout(Exception):
