@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ CORPUS = Path(__file__).parent / "corpus"
 
 # The interpreter the corpus projects run on: gate's own by default; point
 # GATE_TEST_PYTHON at another one (3.9 ... 3.13, with pytest, pytest-asyncio, anyio,
-# fastapi and httpx) to check the detector there.
+# fastapi, httpx, trio and uvloop) to check the detector there.
 TARGET_PYTHON = os.environ.get("GATE_TEST_PYTHON") or sys.executable
 
 # Copied into every corpus project: corpus file -> its path in the project.
@@ -88,11 +87,24 @@ class DetectorRun:
         return matches[0]
 
 
+def _project_files(project: Path) -> list[Path]:
+    """The project's own .py files: not its .venv, nor gate's or pytest's working folders."""
+    return sorted(
+        path
+        for path in project.rglob("*.py")
+        if not any(
+            part.startswith(".") or part == "basetemp" for part in path.relative_to(project).parts
+        )
+    )
+
+
 def expectations(project: Path) -> tuple[set[Expected], set[str]]:
     """Every `expect:`/`unwatched:` comment in the project's own files, for tests it holds."""
     expected: set[Expected] = set()
     unwatched: set[str] = set()
-    for path in sorted(project.glob("*.py")):
+    files = _project_files(project)
+    for path in files:
+        relative = path.relative_to(project).as_posix()
         lines = path.read_text().splitlines()
         for number, text in enumerate(lines, start=1):
             if match := _UNWATCHED.search(text):
@@ -107,12 +119,12 @@ def expectations(project: Path) -> tuple[set[Expected], set[str]]:
                     match["phase"],
                     match["kind"],
                     call,
-                    path.name,
+                    relative,
                     line,
                     bool(match["outlived"]),
                 )
             )
-    present = {p.name for p in project.glob("test_*.py")}
+    present = {p.relative_to(project).as_posix() for p in files if p.name.startswith("test_")}
     return (
         {e for e in expected if e[0].split("::")[0] in present},
         {u for u in unwatched if u.split("::")[0] in present},
@@ -182,12 +194,6 @@ def run_detector(
         expected=expected,
         expected_unwatched=expected_unwatched,
     )
-
-
-def target_has(module: str) -> bool:
-    """Whether the corpus interpreter can import `module` (trio, uvloop are optional)."""
-    probe = [TARGET_PYTHON, "-c", f"import {module}"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 @pytest.fixture

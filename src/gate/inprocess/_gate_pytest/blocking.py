@@ -18,6 +18,7 @@ import pytest
 from . import blocking_calls, blocking_frames, blocking_loop, blocking_patch
 from .allowlist import default_allow
 from .blocking_calls import CallInterceptor
+from .blocking_foreign import ForeignLoopWatch
 from .blocking_frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
 from .blocking_loop import STOP_CODE, LoopProbe
 
@@ -120,6 +121,7 @@ class BlockingPlugin:
         self._allow = AllowList([*default_allow(), *allow], self._paths)
         self._loop_probe = LoopProbe(self, slow_ms, _OWN_FILES, self._record_error)
         self._calls = CallInterceptor(self)
+        self._foreign = ForeignLoopWatch(self)
         self._installed = False
         self._current: Phase | None = None
         self._last: Phase | None = None
@@ -138,10 +140,12 @@ class BlockingPlugin:
             self._installed = True
             self._loop_probe.install()
             self._calls.install()
+            self._foreign.refresh()
 
     def uninstall(self) -> None:
         if self._installed:
             self._installed = False
+            self._foreign.uninstall()
             self._calls.uninstall()
             self._loop_probe.uninstall()
 
@@ -176,6 +180,7 @@ class BlockingPlugin:
 
     def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, None]:
         self._calls.refresh()
+        self._foreign.refresh()
         self._current = (item.nodeid, phase)
         self._tasks_in_phase = 0
         outcome = yield
