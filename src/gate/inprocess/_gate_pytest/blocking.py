@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 import traceback
 import weakref
@@ -25,6 +26,8 @@ from .blocking_loop import STOP_CODE, LoopProbe
 Emit = Callable[[dict[str, object]], None]
 Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
 
+# Findings say which xdist worker saw them; gate merges every worker's events file.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 OUTLIVED_NOTE = "in a task created by this test that outlived it"
 NO_SAMPLE_NOTE = (
     "the loop thread held the GIL until the callback ended (C code), so no stack sample "
@@ -312,6 +315,7 @@ class BlockingPlugin:
             "file": finding.file,
             "line": finding.line,
             "duration_ms": finding.duration_ms,
+            "worker": WORKER,
             "stack": [
                 {"file": self._paths.display(f.filename), "line": f.line, "function": f.function}
                 for f in finding.stack
@@ -341,6 +345,7 @@ class BlockingPlugin:
                 "unwatched": label,
                 "test": phase[0],
                 "phase": phase[1],
+                "worker": WORKER,
                 "reason": f"gate times asyncio's own event loop only; this test ran on {label}, "
                 "so blocking calls and stalls in it are not detected",
             }
