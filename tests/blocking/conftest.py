@@ -28,6 +28,7 @@ SUPPORT_FILES = {
     "corpus_app.py": "blocking_app.py",
     "corpus_importtime.py": "blocking_importtime.py",
     "corpus_fakelib.py": ".venv/lib/site-packages/fakelib/__init__.py",
+    "corpus_page.html": "templates/page.html",
 }
 
 # `# expect: NODEID PHASE KIND CALL [outlived]` names a finding at its own line, or at the next
