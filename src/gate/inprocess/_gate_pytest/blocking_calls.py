@@ -39,10 +39,10 @@ def _positive_seconds(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 def _blocking_socket(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     # asyncio's own sockets are non-blocking (timeout 0.0); only blocking ones stall the loop.
-    # This runs first on every socket call in the process, so it is kept cheap.
+    # Socket methods get a specialised interceptor that inlines this test.
     try:
-        return bool(args[0].gettimeout() != 0.0)
-    except (AttributeError, IndexError):  # not a socket: let the real method raise its error
+        return bool(args[0].timeout != 0.0)
+    except (AttributeError, IndexError):
         return True
 
 
@@ -171,34 +171,66 @@ def _foreign_loop(loop: object) -> str | None:
     return None
 
 
+def _timed_call(
+    original: Callable[..., Any],
+    call: str,
+    recorder: CallRecorder,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """Runs a call that may block; records it when it ran inside a timed loop callback."""
+    loop = _get_running_loop()
+    if loop not in active:
+        # Not inside a timed callback: a plain call, unless a loop gate cannot time
+        # (uvloop, trio) is running here.
+        foreign = _foreign_loop(loop)
+        if foreign is not None:
+            recorder.foreign_loop(foreign)
+        return original(*args, **kwargs)
+    tid = _get_ident()
+    if tid in _busy:
+        return original(*args, **kwargs)
+    _busy.add(tid)
+    start = perf_counter()
+    try:
+        return original(*args, **kwargs)
+    finally:
+        # Recorded even when the call raised: it blocked all the same. Frame 2 is the caller
+        # of the interceptor.
+        try:
+            recorder.blocked_call(call, perf_counter() - start, sys._getframe(2))
+        finally:
+            _busy.discard(tid)
+
+
 def _intercept(
     original: Callable[..., Any], call: str, check: Check | None, recorder: CallRecorder
 ) -> Callable[..., Any]:
+    if check is _blocking_socket:
+        return _intercept_socket_method(original, call, recorder)
+
     @functools.wraps(original)
     def intercepted(*args: Any, **kwargs: Any) -> Any:
         if check is not None and not check(args, kwargs):
-            return original(*args, **kwargs)  # cannot block: a non-blocking socket, sleep(0)
-        loop = _get_running_loop()
-        if loop not in active:
-            # Not inside a timed callback: a plain call, unless a loop gate cannot time
-            # (uvloop, trio) is running here.
-            foreign = _foreign_loop(loop)
-            if foreign is not None:
-                recorder.foreign_loop(foreign)
-            return original(*args, **kwargs)
-        tid = _get_ident()
-        if tid in _busy:
-            return original(*args, **kwargs)
-        _busy.add(tid)
-        start = perf_counter()
+            return original(*args, **kwargs)  # cannot block: sleep(0), open(fd)
+        return _timed_call(original, call, recorder, args, kwargs)
+
+    return intercepted
+
+
+def _intercept_socket_method(
+    original: Callable[..., Any], call: str, recorder: CallRecorder
+) -> Callable[..., Any]:
+    # asyncio's own sockets are non-blocking (timeout 0.0) and make most socket calls in
+    # a test run, so that case is decided here, with one attribute read and no extra call.
+    @functools.wraps(original)
+    def intercepted(sock: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return original(*args, **kwargs)
-        finally:
-            # Recorded even when the call raised: it blocked all the same.
-            try:
-                recorder.blocked_call(call, perf_counter() - start, sys._getframe(1))
-            finally:
-                _busy.discard(tid)
+            if sock.timeout == 0.0:
+                return original(sock, *args, **kwargs)
+        except AttributeError:  # not a socket: let the real method raise its error
+            return original(sock, *args, **kwargs)
+        return _timed_call(original, call, recorder, (sock, *args), kwargs)
 
     return intercepted
 
