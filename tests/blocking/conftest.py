@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,7 @@ def run_detector(
     allow: Iterable[str] = (),
     slow_ms: float = 100.0,
     coverage: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> DetectorRun:
     """Lay out a corpus project (corpus file -> test file name), run it under gate's plugin.
 
@@ -178,6 +179,8 @@ def run_detector(
         else:
             env.delenv("GATE_COVERAGE_RC", raising=False)
         env.delenv("GATE_TIMEOUT", raising=False)
+        for name, value in (extra_env or {}).items():
+            env.setenv(name, value)
         for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
             env.delenv(name, raising=False)  # when this suite itself runs under xdist
         args = ("-p", PLUGIN_NAME, "-p", "no:cacheprovider")

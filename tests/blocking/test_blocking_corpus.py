@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 from conftest import DetectorRun
 
+from gate.database.address import ServerAddress
+
 Detector = Callable[..., DetectorRun]
 
 
@@ -62,6 +64,14 @@ def test_clean_code_is_not_flagged(detector: Detector, coverage: bool) -> None:
     assert run.result.ret == 0, run.result.stdout.str()
     assert run.result.parseoutcomes()["passed"] >= 10
     assert run.events == []
+
+
+def test_sync_postgres_driver_in_async_tests(detector: Detector, pg_server: ServerAddress) -> None:
+    run = detector(
+        {"corpus_dbdriver.py": "test_dbdriver.py"}, extra_env={"CORPUS_PG_URL": pg_server.url()}
+    )
+    _assert_exact(run)
+    assert run.result.parseoutcomes()["passed"] == 5
 
 
 def test_allow_entries_drop_matching_findings(detector: Detector) -> None:

@@ -104,7 +104,16 @@ _SUBPROCESS_FUNCTIONS = (
 )
 # Modules that are patched only once something imports them: importing urllib.request
 # eagerly would add ~30 ms and a dozen modules to every test run.
-_LAZY_MODULES = ("sqlite3", "ssl", "urllib.request")
+_LAZY_MODULES = ("sqlite3", "ssl", "urllib.request", "psycopg", "psycopg2")
+# psycopg 3's sync API is Python over libpq, which does its own socket I/O in C: these are
+# the calls that wait for the server. (psycopg2's cursors are C types and cannot be patched.)
+_PSYCOPG_CALLS = (
+    ("Connection", "connect"),
+    ("Connection", "execute"),
+    ("Connection", "commit"),
+    ("Cursor", "execute"),
+    ("Cursor", "executemany"),
+)
 
 Target = tuple[object, str, str, Optional[Check]]
 
@@ -147,6 +156,15 @@ def _lazy_targets(module_name: str) -> list[Target]:
             (module.SSLSocket, name, f"ssl.SSLSocket.{name}", _blocking_socket)
             for name in _SSL_METHODS
         ]
+    if module_name == "psycopg":
+        # psycopg.connect is Connection.connect bound at import: it needs its own patch.
+        return [(module, "connect", "psycopg.connect", None)] + [
+            (getattr(module, owner), name, f"psycopg.{owner}.{name}", None)
+            for owner, name in _PSYCOPG_CALLS
+            if hasattr(module, owner)
+        ]
+    if module_name == "psycopg2":
+        return [(module, "connect", "psycopg2.connect", None)]
     return [(module, "urlopen", "urllib.request.urlopen", None)]
 
 
@@ -266,7 +284,14 @@ class CallInterceptor:
             original = getattr(owner, name, None)
             if original is None:
                 continue  # not on this platform or version
-            wrapper = _intercept(original, call, check, self._recorder)
+            raw = vars(owner).get(name) if isinstance(owner, type) else None
+            if isinstance(raw, classmethod):
+                # Wrap the function, not the method bound to this class, so a subclass
+                # calling connect() still gets an instance of itself.
+                original = raw.__func__
+                wrapper: Any = classmethod(_intercept(original, call, check, self._recorder))
+            else:
+                wrapper = _intercept(original, call, check, self._recorder)
             self._patches.replace(owner, name, wrapper)
             self._intercepted.setdefault(original, (call, check))
             if owner is os:
