@@ -7,6 +7,7 @@ import os
 import socket
 import sysconfig
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +150,9 @@ def test_default_allow_entries_name_real_code_and_say_why(entry: str, reason: st
         running = frame(code.co_filename, code.co_name, target.__module__, target.__qualname__)
     assert AllowList([entry], ProjectPaths(ROOT)).matches([running])
     assert len(reason.split()) >= 8, "each entry says why it is safe to allow"
+
+
+def test_docs_list_every_default_allow_entry_with_its_reason() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "blocking.md").read_text()
+    for entry, reason in DEFAULT_ALLOW:
+        assert f"| `{entry}` | {reason} |" in docs.splitlines()
