@@ -238,6 +238,12 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         run.outcome.notes += tested.notes
         results = tested.results
         run.outcome.results = results
+        if results.blocking_errors:
+            last = results.blocking_errors[0].strip().splitlines()[-1:] or ["unknown error"]
+            run.outcome.notes.append(
+                f"the blocking detector stopped on an internal error ({last[0]}); blocking "
+                "findings may be incomplete"
+            )
         totals = results.totals
         step.detail = (
             f"{totals['total']} tests: {totals['passed']} passed, {totals['failed']} failed, "

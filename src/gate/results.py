@@ -43,6 +43,7 @@ class TestResults:
     collect_errors: list[tuple[str, str]] = field(default_factory=list)
     blocking: list[dict[str, Any]] = field(default_factory=list)
     unwatched: list[dict[str, Any]] = field(default_factory=list)
+    blocking_errors: list[str] = field(default_factory=list)  # the detector's own failures
     timed_out: dict[str, str] = field(default_factory=dict)  # nodeid -> how it was stopped
     finished: bool = False
     exitstatus: int | None = None
@@ -117,6 +118,9 @@ class ResultsBuilder:
             finding = {k: v for k, v in event.items() if k != "event"}
             if finding.get("kind") == "unwatched":
                 results.unwatched.append(finding)
+            elif finding.get("kind") == "detector-error":
+                # gate's own bug, recorded rather than raised in the tests: not a finding.
+                results.blocking_errors.append(str(finding.get("error", "")))
             else:
                 results.blocking.append(finding)
         elif kind == "session_finish" and event.get("worker", "main") == "main":

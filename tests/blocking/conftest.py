@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ CORPUS = Path(__file__).parent / "corpus"
 
 # The interpreter the corpus projects run on: gate's own by default; point
 # GATE_TEST_PYTHON at another one (3.9 ... 3.13, with pytest, pytest-asyncio, anyio,
-# fastapi and httpx) to check the detector there.
+# fastapi, httpx, trio and uvloop) to check the detector there.
 TARGET_PYTHON = os.environ.get("GATE_TEST_PYTHON") or sys.executable
 
 # Copied into every corpus project: corpus file -> its path in the project.
@@ -29,6 +28,7 @@ SUPPORT_FILES = {
     "corpus_app.py": "blocking_app.py",
     "corpus_importtime.py": "blocking_importtime.py",
     "corpus_fakelib.py": ".venv/lib/site-packages/fakelib/__init__.py",
+    "corpus_page.html": "templates/page.html",
 }
 
 # `# expect: NODEID PHASE KIND CALL [outlived]` names a finding at its own line, or at the next
@@ -88,11 +88,24 @@ class DetectorRun:
         return matches[0]
 
 
+def _project_files(project: Path) -> list[Path]:
+    """The project's own .py files: not its .venv, nor gate's or pytest's working folders."""
+    return sorted(
+        path
+        for path in project.rglob("*.py")
+        if not any(
+            part.startswith(".") or part == "basetemp" for part in path.relative_to(project).parts
+        )
+    )
+
+
 def expectations(project: Path) -> tuple[set[Expected], set[str]]:
     """Every `expect:`/`unwatched:` comment in the project's own files, for tests it holds."""
     expected: set[Expected] = set()
     unwatched: set[str] = set()
-    for path in sorted(project.glob("*.py")):
+    files = _project_files(project)
+    for path in files:
+        relative = path.relative_to(project).as_posix()
         lines = path.read_text().splitlines()
         for number, text in enumerate(lines, start=1):
             if match := _UNWATCHED.search(text):
@@ -107,12 +120,12 @@ def expectations(project: Path) -> tuple[set[Expected], set[str]]:
                     match["phase"],
                     match["kind"],
                     call,
-                    path.name,
+                    relative,
                     line,
                     bool(match["outlived"]),
                 )
             )
-    present = {p.name for p in project.glob("test_*.py")}
+    present = {p.relative_to(project).as_posix() for p in files if p.name.startswith("test_")}
     return (
         {e for e in expected if e[0].split("::")[0] in present},
         {u for u in unwatched if u.split("::")[0] in present},
@@ -126,6 +139,7 @@ def run_detector(
     allow: Iterable[str] = (),
     slow_ms: float = 100.0,
     coverage: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> DetectorRun:
     """Lay out a corpus project (corpus file -> test file name), run it under gate's plugin.
 
@@ -165,6 +179,8 @@ def run_detector(
         else:
             env.delenv("GATE_COVERAGE_RC", raising=False)
         env.delenv("GATE_TIMEOUT", raising=False)
+        for name, value in (extra_env or {}).items():
+            env.setenv(name, value)
         for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
             env.delenv(name, raising=False)  # when this suite itself runs under xdist
         args = ("-p", PLUGIN_NAME, "-p", "no:cacheprovider")
@@ -182,12 +198,6 @@ def run_detector(
         expected=expected,
         expected_unwatched=expected_unwatched,
     )
-
-
-def target_has(module: str) -> bool:
-    """Whether the corpus interpreter can import `module` (trio, uvloop are optional)."""
-    probe = [TARGET_PYTHON, "-c", f"import {module}"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import DetectorRun, target_has
+from conftest import DetectorRun
+
+from gate.database.address import ServerAddress
 
 Detector = Callable[..., DetectorRun]
 
@@ -64,6 +66,14 @@ def test_clean_code_is_not_flagged(detector: Detector, coverage: bool) -> None:
     assert run.events == []
 
 
+def test_sync_postgres_driver_in_async_tests(detector: Detector, pg_server: ServerAddress) -> None:
+    run = detector(
+        {"corpus_dbdriver.py": "test_dbdriver.py"}, extra_env={"CORPUS_PG_URL": pg_server.url()}
+    )
+    _assert_exact(run)
+    assert run.result.parseoutcomes()["passed"] == 5
+
+
 def test_allow_entries_drop_matching_findings(detector: Detector) -> None:
     run = detector(
         {"corpus_allow.py": "test_allow.py"},
@@ -73,20 +83,28 @@ def test_allow_entries_drop_matching_findings(detector: Detector) -> None:
     assert [f["test"] for f in run.findings] == ["test_allow.py::test_not_allowed"]
 
 
-@pytest.mark.skipif(not target_has("trio"), reason="trio is not installed")
-def test_trio_backend_is_reported_unwatched(detector: Detector) -> None:
+def test_trio_is_reported_unwatched(detector: Detector) -> None:
     run = detector({"corpus_trio.py": "test_trio.py"})
-    assert run.result.ret == 0, run.result.stdout.str()
-    [unwatched] = run.unwatched
-    assert unwatched["test"] == "test_trio.py::test_on_trio"
-    assert unwatched["unwatched"].startswith("trio")
+    _assert_exact(run)
+    assert run.findings == []  # not watched is not clean: nothing is claimed about these tests
+    labels = {u["test"].split("::")[1]: u["unwatched"] for u in run.unwatched}
+    assert labels["test_trio_run_in_sync_test"] == "trio (trio.run)"
+    assert labels["test_trio_run_without_a_blocking_call"] == "trio (trio.run)"
+    assert labels["test_clean_on_trio"].startswith("trio (")  # anyio's runner or trio's own
+    assert all("not detected" in u["reason"] for u in run.unwatched)
 
 
-@pytest.mark.skipif(not target_has("uvloop"), reason="uvloop is not installed")
 def test_uvloop_is_reported_unwatched(detector: Detector) -> None:
-    run = detector({"corpus_uvloop.py": "test_uvloop.py"})
-    assert run.result.ret == 0, run.result.stdout.str()
-    assert {u["test"] for u in run.unwatched} == {
-        "test_uvloop.py::test_anyio_on_uvloop",
-        "test_uvloop.py::test_asyncio_run_on_uvloop",
+    run = detector(
+        {
+            "corpus_uvloop.py": "test_uvloop.py",
+            "corpus_uvloop_factory_conftest.py": "on_uvloop/conftest.py",
+            "corpus_uvloop_factory.py": "on_uvloop/test_uvloop_factory.py",
+        }
+    )
+    _assert_exact(run)
+    assert run.findings == []
+    assert {u["unwatched"] for u in run.unwatched} <= {
+        "uvloop",
+        "uvloop (anyio asyncio backend with use_uvloop)",
     }

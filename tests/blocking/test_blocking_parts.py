@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import sysconfig
+import types
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gate.inprocess._gate_pytest.allowlist import DEFAULT_ALLOW
 from gate.inprocess._gate_pytest.blocking import Finding
 from gate.inprocess._gate_pytest.blocking_frames import (
     AllowList,
@@ -117,3 +122,37 @@ def test_patches_undo_restores_own_and_inherited_attributes() -> None:
     patches.undo()
     assert "inherited" not in vars(Child)
     assert (Child().inherited(), Child().own(), supported) == ("base", "own", {socket.socket})
+
+
+def _resolve(dotted: str) -> Any:
+    """The object a dotted allow entry names: the longest importable module, then attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            target = getattr(target, name)
+        return target
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize(("entry", "reason"), DEFAULT_ALLOW, ids=[e for e, _ in DEFAULT_ALLOW])
+def test_default_allow_entries_name_real_code_and_say_why(entry: str, reason: str) -> None:
+    # A renamed function upstream would silently turn an entry into dead weight, and an entry
+    # naming a method by a class that only inherits it would never match the running frame.
+    target = _resolve(entry)
+    if isinstance(target, types.ModuleType):
+        running = frame(f"{SITE}/x.py", "f", target.__name__, "Any.f")
+    else:
+        code = target.__code__
+        running = frame(code.co_filename, code.co_name, target.__module__, target.__qualname__)
+    assert AllowList([entry], ProjectPaths(ROOT)).matches([running])
+    assert len(reason.split()) >= 8, "each entry says why it is safe to allow"
+
+
+def test_docs_list_every_default_allow_entry_with_its_reason() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "blocking.md").read_text()
+    for entry, reason in DEFAULT_ALLOW:
+        assert f"| `{entry}` | {reason} |" in docs.splitlines()

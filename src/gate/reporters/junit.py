@@ -18,12 +18,43 @@ def _classname(case: TestCase) -> tuple[str, str]:
     return module, name or path
 
 
-def _blocking_notes(outcome: RunOutcome) -> dict[str, list[dict[str, Any]]]:
-    notes: dict[str, list[dict[str, Any]]] = {}
-    if outcome.results is not None:
-        for finding in outcome.results.blocking:
-            notes.setdefault(str(finding.get("test")), []).append(finding)
-    return notes
+def _by_test(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        grouped.setdefault(str(entry.get("test")), []).append(entry)
+    return grouped
+
+
+def _finding_text(finding: dict[str, Any]) -> str:
+    text = (
+        f"{finding.get('file')}:{finding.get('line')} "
+        f"{finding.get('call') or 'slow callback'} "
+        f"({finding.get('phase')}, {float(finding.get('duration_ms') or 0):.1f} ms)"
+    )
+    return f"{text}: {finding['note']}" if finding.get("note") else text
+
+
+def _blocking_properties(
+    element: ET.Element, findings: list[dict[str, Any]], unwatched: list[dict[str, Any]]
+) -> str:
+    """Adds the test's blocking findings as properties; returns the same as lines for system-out.
+
+    Properties are for tools; many CI pages show only system-out, so the note goes there too.
+    """
+    if not findings and not unwatched:
+        return ""
+    properties = ET.Element("properties")
+    element.insert(0, properties)  # first, where pytest's own junitxml puts it
+    lines = []
+    for finding in findings:
+        text = _finding_text(finding)
+        ET.SubElement(properties, "property", name="gate.blocking", value=text)
+        lines.append(f"gate: blocking call in the event loop at {text}")
+    for entry in unwatched:
+        loop = str(entry.get("unwatched") or entry.get("loop") or "unknown")
+        ET.SubElement(properties, "property", name="gate.blocking.unwatched", value=loop)
+        lines.append(f"gate: not watched for blocking calls: the test ran on {loop}")
+    return "\n".join(lines) + "\n"
 
 
 def render_junit(outcome: RunOutcome) -> str:
@@ -39,7 +70,8 @@ def render_junit(outcome: RunOutcome) -> str:
         skipped=str(totals.get("skipped", 0)),
         time=f"{outcome.duration_s:.3f}",
     )
-    blocking = _blocking_notes(outcome)
+    blocking = _by_test([] if results is None else results.blocking)
+    unwatched = _by_test([] if results is None else results.unwatched)
     for case in cases:
         classname, name = _classname(case)
         element = ET.SubElement(
@@ -55,21 +87,14 @@ def render_junit(outcome: RunOutcome) -> str:
             ET.SubElement(element, "error", message=case.message[:500]).text = case.longrepr
         elif case.outcome in ("skipped", "xfailed"):
             ET.SubElement(element, "skipped", message=case.message[:500])
-        findings = blocking.get(case.nodeid, [])
-        if findings:
-            properties = ET.SubElement(element, "properties")
-            for finding in findings:
-                ET.SubElement(
-                    properties,
-                    "property",
-                    name="gate.blocking",
-                    value=f"{finding.get('file')}:{finding.get('line')} "
-                    f"{finding.get('call') or finding.get('kind')} "
-                    f"({finding.get('phase')}, {float(finding.get('duration_ms') or 0):.1f} ms)",
-                )
+        note = _blocking_properties(
+            element, blocking.get(case.nodeid, []), unwatched.get(case.nodeid, [])
+        )
         stdout = case.output.get("Captured stdout call")
-        if stdout:
-            ET.SubElement(element, "system-out").text = stdout
+        if stdout or note:
+            ET.SubElement(element, "system-out").text = (
+                note + ("\n" if note and stdout else "") + (stdout or "")
+            )
     for nodeid, text in [] if results is None else results.collect_errors:
         element = ET.SubElement(suite, "testcase", classname=nodeid, name="collect")
         ET.SubElement(element, "error", message="collection failed").text = text

@@ -91,27 +91,63 @@ def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
         )
 
 
-def _blocking(console: Console, outcome: RunOutcome) -> None:
-    if outcome.results is None or not outcome.results.blocking:
+MAX_BLOCKING_TESTS = 3  # tests named per blocking place unless -v
+
+
+def _test_label(finding: dict[str, Any]) -> str:
+    phase = finding.get("phase")
+    return str(finding.get("test")) + ("" if phase in (None, "call") else f" ({phase})")
+
+
+def _named(labels: list[str], verbose: bool) -> str:
+    shown = labels if verbose else labels[:MAX_BLOCKING_TESTS]
+    more = len(labels) - len(shown)
+    return ", ".join(shown) + (f" (+{more} more)" if more else "")
+
+
+def _blocking(console: Console, outcome: RunOutcome, verbose: bool) -> None:
+    """Findings grouped by the project line they blame, with counts and the tests that hit it."""
+    if outcome.results is None:
         return
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for finding in outcome.results.blocking:
-        groups[(str(finding.get("file")), str(finding.get("line")))].append(finding)
-    console.print(f"\n[bold]Blocking calls in the event loop[/] ({len(groups)} place(s))")
-    for (file, line), findings in sorted(groups.items(), key=lambda item: -len(item[1])):
-        first = findings[0]
-        what = first.get("call") or f"{first.get('kind')} callback"
+        line = finding.get("line")
+        groups[(str(finding.get("file")), line if isinstance(line, int) else 0)].append(finding)
+    if groups:
+        console.print(f"\n[bold]Blocking calls in the event loop[/] ({len(groups)} place(s))")
+    for (file, line), findings in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        calls = sorted({str(f.get("call") or "slow callback") for f in findings})
         worst = max(float(f.get("duration_ms") or 0) for f in findings)
-        tests = sorted({str(f.get("test")) for f in findings})
-        more = f" (+{len(tests) - 1} more)" if len(tests) > 1 else ""
+        where = f"{file}:{line}" if line else file
         console.print(
-            f"  [yellow]{escape(file)}:{line}[/] {escape(str(what))} x{len(findings)}, "
-            f"up to {worst:.1f} ms, in {escape(tests[0])}{more}",
+            f"  [yellow]{escape(where)}[/] {escape(' / '.join(calls))} x{len(findings)}, "
+            f"up to {worst:.1f} ms",
             highlight=False,
         )
-        note = first.get("note")
-        if note:
-            console.print(f"      [dim]{escape(str(note))}[/]", highlight=False)
+        labels = sorted({_test_label(f) for f in findings})
+        console.print(f"      in {escape(_named(labels, verbose))}", highlight=False)
+        for note in sorted({str(f["note"]) for f in findings if f.get("note")}):
+            console.print(f"      [dim]{escape(note)}[/]", highlight=False)
+    _unwatched(console, outcome.results.unwatched, verbose)
+
+
+def _unwatched(console: Console, unwatched: list[dict[str, Any]], verbose: bool) -> None:
+    if not unwatched:
+        return
+    loops: dict[str, list[str]] = defaultdict(list)
+    for entry in unwatched:
+        loops[str(entry.get("unwatched") or entry.get("loop") or "unknown")].append(
+            str(entry.get("test"))
+        )
+    console.print(
+        f"\n[bold]Event loops gate cannot watch[/] ({len(unwatched)} test(s)): blocking calls "
+        "in these tests were not checked"
+    )
+    for loop, tests in sorted(loops.items()):
+        console.print(
+            f"  [yellow]{escape(loop)}[/] in {escape(_named(sorted(set(tests)), verbose))}",
+            highlight=False,
+        )
 
 
 def _checks(console: Console, outcome: RunOutcome) -> None:
@@ -136,7 +172,7 @@ def render_terminal(console: Console, outcome: RunOutcome, *, verbose: bool = Fa
         )
     _coverage(console, outcome)
     _diff_coverage(console, outcome)
-    _blocking(console, outcome)
+    _blocking(console, outcome, verbose)
     for note in outcome.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     _checks(console, outcome)

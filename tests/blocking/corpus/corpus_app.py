@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 
 app = FastAPI()
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def read_settings(path: Path) -> str:
@@ -44,3 +47,9 @@ async def async_blocking() -> dict[str, str]:
 def sync_sleeps() -> dict[str, str]:
     time.sleep(0.002)  # a sync endpoint runs in FastAPI's thread pool: not a finding
     return {"ok": "yes"}
+
+
+@app.get("/page", response_class=HTMLResponse)
+async def page(request: Request) -> HTMLResponse:
+    # Jinja2 reads the template file in the loop thread, once: allowed by default.
+    return templates.TemplateResponse(request, "page.html", {"name": "gate"})

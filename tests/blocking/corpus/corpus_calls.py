@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import hashlib
 import os
+import re
 import select
 import socket
 import sqlite3
@@ -124,6 +125,18 @@ async def test_c_level_sleep() -> None:
 async def test_c_level_hashing() -> None:
     # expect: test_calls.py::test_c_level_hashing call slow -
     hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", 1_500_000)
+
+
+async def test_c_code_holding_the_gil() -> None:
+    # sum() over a range never leaves C, so the watchdog thread cannot run until it returns.
+    # expect: test_calls.py::test_c_code_holding_the_gil call slow -
+    total = sum(range(30_000_000))
+    assert total > 0
+
+
+async def test_regex_backtracking() -> None:
+    # expect: test_calls.py::test_regex_backtracking call slow -
+    assert re.match(r"(a+)+$", "a" * 24 + "b") is None
 
 
 async def test_plain_loop_callback() -> None:

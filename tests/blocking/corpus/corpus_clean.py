@@ -46,6 +46,15 @@ async def test_sync_fastapi_endpoint() -> None:
 
 
 @pytest.mark.asyncio
+async def test_jinja2_template_endpoint() -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for _ in range(2):  # loads the file, then checks it is up to date
+            response = await client.get("/page")
+            assert response.text == "<p>Hello gate</p>"
+
+
+@pytest.mark.asyncio
 async def test_import_time_io() -> None:
     import blocking_importtime
 

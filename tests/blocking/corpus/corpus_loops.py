@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import httpx
@@ -18,6 +19,16 @@ def test_asyncio_run_in_sync_test() -> None:
         time.sleep(0.001)
 
     asyncio.run(main())
+
+
+def test_loop_in_another_thread() -> None:
+    async def main() -> None:
+        # expect: test_loops.py::test_loop_in_another_thread call call time.sleep
+        time.sleep(0.001)
+
+    worker = threading.Thread(target=asyncio.run, args=(main(),))
+    worker.start()
+    worker.join()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 import traceback
 import weakref
@@ -18,12 +19,15 @@ import pytest
 from . import blocking_calls, blocking_frames, blocking_loop, blocking_patch
 from .allowlist import default_allow
 from .blocking_calls import CallInterceptor
+from .blocking_foreign import ForeignLoopWatch
 from .blocking_frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
 from .blocking_loop import STOP_CODE, LoopProbe
 
 Emit = Callable[[dict[str, object]], None]
 Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
 
+# Findings say which xdist worker saw them; gate merges every worker's events file.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 OUTLIVED_NOTE = "in a task created by this test that outlived it"
 NO_SAMPLE_NOTE = (
     "the loop thread held the GIL until the callback ended (C code), so no stack sample "
@@ -120,6 +124,7 @@ class BlockingPlugin:
         self._allow = AllowList([*default_allow(), *allow], self._paths)
         self._loop_probe = LoopProbe(self, slow_ms, _OWN_FILES, self._record_error)
         self._calls = CallInterceptor(self)
+        self._foreign = ForeignLoopWatch(self)
         self._installed = False
         self._current: Phase | None = None
         self._last: Phase | None = None
@@ -138,10 +143,12 @@ class BlockingPlugin:
             self._installed = True
             self._loop_probe.install()
             self._calls.install()
+            self._foreign.refresh()
 
     def uninstall(self) -> None:
         if self._installed:
             self._installed = False
+            self._foreign.uninstall()
             self._calls.uninstall()
             self._loop_probe.uninstall()
 
@@ -176,6 +183,7 @@ class BlockingPlugin:
 
     def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, None]:
         self._calls.refresh()
+        self._foreign.refresh()
         self._current = (item.nodeid, phase)
         self._tasks_in_phase = 0
         outcome = yield
@@ -307,6 +315,7 @@ class BlockingPlugin:
             "file": finding.file,
             "line": finding.line,
             "duration_ms": finding.duration_ms,
+            "worker": WORKER,
             "stack": [
                 {"file": self._paths.display(f.filename), "line": f.line, "function": f.function}
                 for f in finding.stack
@@ -336,6 +345,7 @@ class BlockingPlugin:
                 "unwatched": label,
                 "test": phase[0],
                 "phase": phase[1],
+                "worker": WORKER,
                 "reason": f"gate times asyncio's own event loop only; this test ran on {label}, "
                 "so blocking calls and stalls in it are not detected",
             }

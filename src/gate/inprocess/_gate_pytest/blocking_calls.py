@@ -39,10 +39,10 @@ def _positive_seconds(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 def _blocking_socket(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     # asyncio's own sockets are non-blocking (timeout 0.0); only blocking ones stall the loop.
-    # This runs first on every socket call in the process, so it is kept cheap.
+    # Socket methods get a specialised interceptor that inlines this test.
     try:
-        return bool(args[0].gettimeout() != 0.0)
-    except (AttributeError, IndexError):  # not a socket: let the real method raise its error
+        return bool(args[0].timeout != 0.0)
+    except (AttributeError, IndexError):
         return True
 
 
@@ -104,7 +104,16 @@ _SUBPROCESS_FUNCTIONS = (
 )
 # Modules that are patched only once something imports them: importing urllib.request
 # eagerly would add ~30 ms and a dozen modules to every test run.
-_LAZY_MODULES = ("sqlite3", "ssl", "urllib.request")
+_LAZY_MODULES = ("sqlite3", "ssl", "urllib.request", "psycopg", "psycopg2")
+# psycopg 3's sync API is Python over libpq, which does its own socket I/O in C: these are
+# the calls that wait for the server. (psycopg2's cursors are C types and cannot be patched.)
+_PSYCOPG_CALLS = (
+    ("Connection", "connect"),
+    ("Connection", "execute"),
+    ("Connection", "commit"),
+    ("Cursor", "execute"),
+    ("Cursor", "executemany"),
+)
 
 Target = tuple[object, str, str, Optional[Check]]
 
@@ -147,6 +156,15 @@ def _lazy_targets(module_name: str) -> list[Target]:
             (module.SSLSocket, name, f"ssl.SSLSocket.{name}", _blocking_socket)
             for name in _SSL_METHODS
         ]
+    if module_name == "psycopg":
+        # psycopg.connect is Connection.connect bound at import: it needs its own patch.
+        return [(module, "connect", "psycopg.connect", None)] + [
+            (getattr(module, owner), name, f"psycopg.{owner}.{name}", None)
+            for owner, name in _PSYCOPG_CALLS
+            if hasattr(module, owner)
+        ]
+    if module_name == "psycopg2":
+        return [(module, "connect", "psycopg2.connect", None)]
     return [(module, "urlopen", "urllib.request.urlopen", None)]
 
 
@@ -171,34 +189,66 @@ def _foreign_loop(loop: object) -> str | None:
     return None
 
 
+def _timed_call(
+    original: Callable[..., Any],
+    call: str,
+    recorder: CallRecorder,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """Runs a call that may block; records it when it ran inside a timed loop callback."""
+    loop = _get_running_loop()
+    if loop not in active:
+        # Not inside a timed callback: a plain call, unless a loop gate cannot time
+        # (uvloop, trio) is running here.
+        foreign = _foreign_loop(loop)
+        if foreign is not None:
+            recorder.foreign_loop(foreign)
+        return original(*args, **kwargs)
+    tid = _get_ident()
+    if tid in _busy:
+        return original(*args, **kwargs)
+    _busy.add(tid)
+    start = perf_counter()
+    try:
+        return original(*args, **kwargs)
+    finally:
+        # Recorded even when the call raised: it blocked all the same. Frame 2 is the caller
+        # of the interceptor.
+        try:
+            recorder.blocked_call(call, perf_counter() - start, sys._getframe(2))
+        finally:
+            _busy.discard(tid)
+
+
 def _intercept(
     original: Callable[..., Any], call: str, check: Check | None, recorder: CallRecorder
 ) -> Callable[..., Any]:
+    if check is _blocking_socket:
+        return _intercept_socket_method(original, call, recorder)
+
     @functools.wraps(original)
     def intercepted(*args: Any, **kwargs: Any) -> Any:
         if check is not None and not check(args, kwargs):
-            return original(*args, **kwargs)  # cannot block: a non-blocking socket, sleep(0)
-        loop = _get_running_loop()
-        if loop not in active:
-            # Not inside a timed callback: a plain call, unless a loop gate cannot time
-            # (uvloop, trio) is running here.
-            foreign = _foreign_loop(loop)
-            if foreign is not None:
-                recorder.foreign_loop(foreign)
-            return original(*args, **kwargs)
-        tid = _get_ident()
-        if tid in _busy:
-            return original(*args, **kwargs)
-        _busy.add(tid)
-        start = perf_counter()
+            return original(*args, **kwargs)  # cannot block: sleep(0), open(fd)
+        return _timed_call(original, call, recorder, args, kwargs)
+
+    return intercepted
+
+
+def _intercept_socket_method(
+    original: Callable[..., Any], call: str, recorder: CallRecorder
+) -> Callable[..., Any]:
+    # asyncio's own sockets are non-blocking (timeout 0.0) and make most socket calls in
+    # a test run, so that case is decided here, with one attribute read and no extra call.
+    @functools.wraps(original)
+    def intercepted(sock: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return original(*args, **kwargs)
-        finally:
-            # Recorded even when the call raised: it blocked all the same.
-            try:
-                recorder.blocked_call(call, perf_counter() - start, sys._getframe(1))
-            finally:
-                _busy.discard(tid)
+            if sock.timeout == 0.0:
+                return original(sock, *args, **kwargs)
+        except AttributeError:  # not a socket: let the real method raise its error
+            return original(sock, *args, **kwargs)
+        return _timed_call(original, call, recorder, (sock, *args), kwargs)
 
     return intercepted
 
@@ -234,7 +284,14 @@ class CallInterceptor:
             original = getattr(owner, name, None)
             if original is None:
                 continue  # not on this platform or version
-            wrapper = _intercept(original, call, check, self._recorder)
+            raw = vars(owner).get(name) if isinstance(owner, type) else None
+            if isinstance(raw, classmethod):
+                # Wrap the function, not the method bound to this class, so a subclass
+                # calling connect() still gets an instance of itself.
+                original = raw.__func__
+                wrapper: Any = classmethod(_intercept(original, call, check, self._recorder))
+            else:
+                wrapper = _intercept(original, call, check, self._recorder)
             self._patches.replace(owner, name, wrapper)
             self._intercepted.setdefault(original, (call, check))
             if owner is os:

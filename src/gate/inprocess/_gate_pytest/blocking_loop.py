@@ -48,11 +48,12 @@ def _timed_run(
     self: events.Handle,
     _clock: Callable[[], float] = perf_counter,
     _active: dict[object, float] = active,
+    _overdue: dict[object, tuple[float, Samples]] = _samples,
     _run: Callable[[events.Handle], None] = _original_run,
 ) -> None:
     # Every asyncio loop callback, task steps included, runs through Handle._run: this is
     # the detector's whole per-callback cost, so it is kept lean (names bound as defaults
-    # are local lookups; no allocation).
+    # are local lookups; no allocation; one clock read).
     loop = self._loop  # type: ignore[attr-defined]
     start = _clock()
     _active[loop] = start
@@ -64,16 +65,23 @@ def _timed_run(
             del _active[loop]
         except KeyError:  # nest_asyncio re-enters a loop from inside its own callback
             pass
-        elapsed = _clock() - start
-        if elapsed >= _sample_after:
-            _long_callback_ended(self, loop, start, elapsed)
+        # Only a callback the watchdog found overdue can be slow: the watchdog looks at every
+        # running callback at least once per half threshold, and one holding the GIL in C is
+        # looked at the moment the C call returns. So the end time is read only for those.
+        if _overdue:
+            _overdue_callback_ended(self, loop, start, _clock)
 
 
-def _long_callback_ended(handle: events.Handle, loop: object, start: float, elapsed: float) -> None:
-    taken = _samples.pop(loop, None)
-    if elapsed >= _slow_s and _recorder is not None:
-        samples = taken[1] if taken is not None and taken[0] == start else []
-        _recorder.slow_callback(elapsed, samples, getattr(handle, "_callback", None))
+def _overdue_callback_ended(
+    handle: events.Handle, loop: object, start: float, clock: Callable[[], float]
+) -> None:
+    elapsed = clock() - start
+    taken = _samples.get(loop)
+    if taken is None or taken[0] > start:
+        return  # another loop's callback is overdue
+    _samples.pop(loop, None)  # this callback's samples, or stale ones of an earlier callback
+    if taken[0] == start and elapsed >= _slow_s and _recorder is not None:
+        _recorder.slow_callback(elapsed, taken[1], getattr(handle, "_callback", None))
 
 
 @functools.wraps(_original_create_task)
