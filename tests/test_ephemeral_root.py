@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from gate.database.binaries import find_binaries
-from gate.database.ephemeral import (
-    RunAs,
-    ephemeral_server,
-    server_parent,
-    traversable_by,
-    unprivileged_account,
-)
+from gate.database.ephemeral import ephemeral_server
+from gate.database.run_as import RunAs, server_parent, traversable_by, unprivileged_account
 from gate.database.server import server_version
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: tests the root path")

@@ -95,6 +95,12 @@ def run_command(
         str | None, typer.Option("--workers", help="Run tests in parallel: N or auto")
     ] = None,
     base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Migrate from scratch: no cached template or initialised cluster"
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
@@ -125,6 +131,7 @@ def run_command(
         keep_db=keep_db,
         workers=parsed_workers,
         base=base,
+        no_cache=no_cache,
         extra_args=list(extra or []),
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
@@ -171,6 +178,12 @@ def clean_command(
         float | None,
         typer.Option("--older-than", help="Also clean runs older than this many hours"),
     ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache", help="Also remove the caches: migrated templates and cached clusters"
+        ),
+    ] = False,
 ) -> None:
     """Remove databases, servers and temp folders left by runs that were killed."""
     from gate.clean import clean_leftovers
@@ -179,6 +192,12 @@ def clean_command(
     report = clean_leftovers(
         state_dir(), older_than_s=None if older_than is None else older_than * 3600
     )
+    if cache:
+        from gate.provision import clean_caches
+
+        removed, problems = clean_caches(state_dir(), os.environ)
+        report.removed += removed
+        report.problems += problems
     for line in report.removed:
         typer.echo(f"removed {line}")
     for line in report.kept:

@@ -53,6 +53,7 @@ class RunOptions:
     keep_db: bool = False
     workers: int | str | None = None
     base: str | None = None  # --base: the git ref diff coverage compares with
+    no_cache: bool = False  # --no-cache: no migrated template, no cached cluster
     extra_args: Sequence[str] = ()
     verbose: bool = False
     live: bool = True
@@ -371,10 +372,9 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         if config.database.url:
             run.secrets.append(config.database.url)
         request = _database_request(config, options)
-        # (database owner) GATE_NO_CACHE=1 bypasses the caches until the CLI has --no-cache.
         request = dataclasses.replace(
             request,
-            cache=not options.environ.get("GATE_NO_CACHE"),
+            cache=not options.no_cache,
             environ=options.environ,
             migrations=tuple(config.migrations.command or ()),
             root=config.root,

@@ -15,8 +15,13 @@ from pathlib import Path
 
 from gate.database.address import ServerAddress, export_environment, parse_server_url
 from gate.database.binaries import find_binaries
-from gate.database.cluster_cache import clear_cluster_cache, cluster_cache_dir
+from gate.database.cluster_cache import (
+    binaries_copies_record,
+    clear_cluster_cache,
+    cluster_cache_dir,
+)
 from gate.database.ephemeral import EphemeralServer, ephemeral_server
+from gate.database.run_as import remove_binaries_copies
 from gate.database.server import drop_database, throwaway_database
 from gate.ledger import Ledger
 from gate.template_cache import (
@@ -227,10 +232,11 @@ def provision_database(
 def clean_caches(
     state_dir: Path, environ: Mapping[str, str] | None = None
 ) -> tuple[list[str], list[str]]:
-    """`gate clean --cache`: the templates gate built on servers (as its index records them)
-    and the cached clusters; returns (removed, problems)."""
+    """`gate clean --cache`: the templates gate built on servers (as its index records them),
+    the cached clusters and the binaries copies root runs made; returns (removed, problems)."""
     removed, problems = clean_template_cache(state_dir)
     removed += clear_cluster_cache(cluster_cache_dir(environ))
+    removed += remove_binaries_copies(binaries_copies_record(environ))
     return removed, problems
 
 
