@@ -24,6 +24,7 @@ from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
+from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
 from gate.redact import redact
@@ -120,6 +121,27 @@ def _base_env(run: _Run, provisioned: Provisioned) -> dict[str, str]:
     return bin_dir_first(run.interpreter.path, env)
 
 
+def _migration_checker(run: _Run, run_dir: Path) -> MigrationChecker | None:
+    assert run.config is not None and run.interpreter is not None
+    migrations = run.config.migrations
+    if not migrations.checks or not migrations.command:
+        return None
+    alembic = alembic_of(migrations.command)
+    if alembic is None:
+        return None
+    interpreter, config, environ = run.interpreter, run.config, run.options.environ
+    return MigrationChecker(
+        checks=list(migrations.checks),
+        alembic=alembic,
+        command=migrations.command,
+        root=config.root,
+        run_dir=run_dir,
+        env_for=lambda database: bin_dir_first(
+            interpreter.path, {**environ, **config.env, **database}
+        ),
+    )
+
+
 def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
     assert run.config is not None and run.interpreter is not None
     step = run.outcome.step("migrate")
@@ -127,11 +149,14 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
     if not command:
         step.detail = "no migrations.command"
         return True
+    checker = _migration_checker(run, run_dir)
     with timed(step), provisioned.migration_target(command, run.config.root) as target:
         # (database owner) With the template cache, migrations run once per key into the
         # template; a cached one means there is nothing to run.
         if target.cached:
             step.detail = f"cached template {target.name} (`{' '.join(command)}` not rerun)"
+            if checker is not None:
+                run.outcome.checks += checker.from_template(target, provisioned)
             return True
         step.detail = " ".join(command)
         env = bin_dir_first(
@@ -160,7 +185,11 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
                     "its output is above",
                 )
             )
+            if checker is not None:
+                run.outcome.checks += checker.after_failure()
             return False
+        if checker is not None:
+            run.outcome.checks += checker.after_migrations(target, provisioned)
         target.succeeded()
         if target.slot is not None:
             step.detail += f" (into new template {target.slot.name})"
@@ -378,7 +407,9 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
             environ=options.environ,
             migrations=tuple(config.migrations.command or ()),
             root=config.root,
+            recorded_checks=tuple(c for c in config.migrations.checks if c in RECORDED),
         )
+        plan_checks(config.migrations.checks, config.migrations.command, request.mode)
         python = choose_python(config.tests.python, config.root, options.environ)
         run.interpreter = probe(python, options.environ)
         step.detail = f"{path.name}; Python {run.interpreter.python_version} at {python}"
@@ -403,6 +434,10 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         step.detail = provisioned.detail
         if request.keep and provisioned.address is not None:
             _announce_kept(run, provisioned)
+    checker = _migration_checker(run, run_dir)
+    if checker is not None and provisioned.address is not None:
+        with timed(outcome.step("migrate")):
+            outcome.checks += checker.drift(provisioned)  # against the fresh run database
 
     env = _base_env(run, provisioned)
     if provisioned.worker_env:

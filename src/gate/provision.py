@@ -47,6 +47,8 @@ class DatabaseRequest:
     # cluster that already holds their migrated template.
     migrations: tuple[str, ...] = ()
     root: Path | None = None
+    # migrations.checks whose results the template keeps (migration_checks.RECORDED)
+    recorded_checks: tuple[str, ...] = ()
 
 
 @dataclass
@@ -60,8 +62,18 @@ class MigrationTarget:
 
     def succeeded(self) -> None:
         """Migrations went through: the template being built is published."""
-        if self.slot is not None:
+        if self.slot is not None and not self.slot.cached:
             self.slot.built()
+
+    @property
+    def record(self) -> str | None:
+        """What the cached template was built with (see keep)."""
+        return self.slot.record if self.slot is not None else None
+
+    def keep(self, record: str) -> None:
+        """Text the template being built keeps for the runs that clone it; none without one."""
+        if self.slot is not None and not self.slot.cached:
+            self.slot.keep(record)
 
 
 def run_database_name(run_id: str) -> str:
@@ -108,6 +120,15 @@ class Provisioned:
         assert self._request is not None
         return export_environment(self._request.export, address, self._request.scheme)
 
+    @contextlib.contextmanager
+    def scratch_clone(self, source: str, purpose: str) -> Iterator[dict[str, str]]:
+        """A throwaway copy of `source` (gate_<run id>_<purpose>), handed over like the run's
+        database (database.export) and dropped after the block."""
+        assert self.server is not None and self._ledger is not None
+        name = f"{run_database_name(self._run_id)}_{purpose}"
+        with _database_on(self.server, name, self._ledger, False, source) as clone:
+            yield self._export(clone)
+
     def _database(self, name: str, template: str | None) -> ServerAddress:
         assert self.server is not None and self._stack is not None and self._ledger is not None
         assert self._request is not None
@@ -131,9 +152,9 @@ class Provisioned:
         # Ephemeral servers vanish with the run; only templates on a given server are indexed.
         index = TemplateIndex.under(self._ledger.path.parent) if request.mode == "server" else None
         with migrated_template(self.server, command, root, self._run_id, self._ledger,
-                               index) as slot:  # fmt: skip
+                               index, request.recorded_checks) as slot:  # fmt: skip
             if slot.build is None:
-                yield MigrationTarget(env={}, name=slot.name, cached=True)
+                yield MigrationTarget(env={}, name=slot.name, cached=True, slot=slot)
             else:
                 yield MigrationTarget(
                     env=self._export(slot.build), name=slot.build.database, cached=False, slot=slot
@@ -206,7 +227,8 @@ def provision_database(
         cache = cluster_cache_dir(request.environ) if request.cache else None
         variant = None
         if cache is not None and request.migrations and request.root is not None:
-            variant = "t" + template_key(request.migrations, request.root, "cluster")[:12]
+            key = template_key(request.migrations, request.root, "cluster", request.recorded_checks)
+            variant = "t" + key[:12]
         private = stack.enter_context(
             ephemeral_server(binaries, keep=request.keep, cache=cache, variant=variant)
         )
