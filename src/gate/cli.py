@@ -141,6 +141,9 @@ def run_command(
         # Bad input: one paragraph that names the file, key and fix; no step table around it.
         typer.echo(f"gate: {outcome.error}", err=True)
     elif quiet:
+        for note in outcome.notes:
+            if note.startswith("--keep-db"):  # asked for: printed even when quiet
+                console.print(note, highlight=False, markup=False)
         console.print(f"{outcome.verdict.upper()} (exit {outcome.exit_code})")
         if outcome.error:
             console.print(f"error: {outcome.error}", highlight=False, markup=False)

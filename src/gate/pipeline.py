@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
@@ -449,8 +450,14 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
 def _announce_kept(run: _Run, provisioned: Provisioned) -> None:
     address = provisioned.address
     assert address is not None
-    password = "PGPASSWORD=... " if address.password else ""
+    command = " ".join(
+        shlex.quote(part)
+        for part in ("psql", "-h", address.host, "-p", str(address.port), "-U", address.user,
+                     "-d", address.database)
+    )  # fmt: skip
+    asks = " (it asks for the password)" if address.password else ""
+    what = "the database and its private server stay" if provisioned.server_started else (
+        "the database stays")  # fmt: skip
     run.outcome.notes.append(
-        f"--keep-db: the database stays; reach it with: {password}psql -h {address.host} "
-        f"-p {address.port} -U {address.user} {address.database}"
+        f"--keep-db: {what}; reach it with: {command}{asks}; `gate clean` removes it"
     )
