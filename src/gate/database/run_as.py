@@ -50,12 +50,21 @@ def unprivileged_account() -> RunAs | None:
 
 
 def chown_tree(path: Path, account: RunAs | None) -> None:
+    """Hand a folder to the server account (a no-op unless gate runs as root)."""
     if account is None:
         return
-    os.chown(path, account.uid, account.gid)
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), account.uid, account.gid, follow_symlinks=False)
+    try:
+        os.chown(path, account.uid, account.gid)
+        for dirpath, dirnames, filenames in os.walk(path):
+            for name in dirnames + filenames:
+                os.chown(os.path.join(dirpath, name), account.uid, account.gid,
+                         follow_symlinks=False)  # fmt: skip
+    except OSError as exc:
+        # Root without CAP_CHOWN (some rootless containers) cannot give files away.
+        raise InfraError(
+            f"gate runs as root but cannot hand {path} to the {account.name} account that runs "
+            f"PostgreSQL ({exc.strerror}); run gate as a regular user, or use --database-url"
+        ) from exc
 
 
 def _allows(path: Path, account: RunAs, bit: int) -> bool:
