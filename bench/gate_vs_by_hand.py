@@ -4,7 +4,9 @@ Two comparisons, each round in alternating order, after a warm-up that fills gat
 
   private server  gate run (a private server from its cluster cache, the migrated template
                   already in it)  vs. by hand: initdb, pg_ctl -w start, createdb, alembic
-                  upgrade head, pytest --cov, pg_ctl stop, rm -rf
+                  upgrade head, pytest --cov, pg_ctl stop, rm -rf -- as typed, and "tuned"
+                  with gate's own settings (initdb --no-sync; fsync, synchronous_commit and
+                  full_page_writes off; the folder in /dev/shm)
   given server    gate run --database-url URL (the migrated template cached there)  vs. by
                   hand: createdb, alembic upgrade head, pytest --cov, dropdb
 
@@ -14,6 +16,10 @@ XML and a JUnit file. gate does more on top (blocking-call detection, an HTML co
 the JSON report). Target: gate <= 0.90x by hand, with warm caches.
 
     uv run python bench/gate_vs_by_hand.py [--rounds 7] [--server-url postgresql://...]
+                                           [--migrations N]
+
+--migrations N gates a copy of the sample app with N more revisions, to show how the ratio
+moves with the length of the migration history (the step gate's template cache removes).
 
 Without --server-url (or $GATE_BENCH_SERVER_URL) the given server is one the bench starts with
 gate's code. Both sides run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed), as on
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,17 +47,37 @@ from typing import Any
 from gate.config import load_config
 from gate.database.address import ServerAddress, parse_server_url
 from gate.database.binaries import PostgresBinaries, find_binaries
-from gate.database.ephemeral import ephemeral_server
+from gate.database.ephemeral import TEST_SETTINGS, ephemeral_server
 from gate.database.run_as import chown_tree, unprivileged_account
 from gate.template_cache import clean_template_cache
 
 REPO = Path(__file__).resolve().parents[1]
+APP_ROOT = [REPO]  # where the sample app is gated: the repository, or a copy (--migrations)
+REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{n:04d}"
+down_revision = "{previous:04d}"
+
+
+def upgrade() -> None:
+    op.create_table("extra_{n}", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("note", sa.Text, nullable=True))
+    op.create_index("ix_extra_{n}_note", "extra_{n}", ["note"])
+
+
+def downgrade() -> None:
+    op.drop_table("extra_{n}")
+"""
 BIN = Path(sys.executable).parent
 TARGET = 0.90
 
 
 def _run(argv: list[str], env: dict[str, str], **kwargs: Any) -> None:
-    completed = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
+    completed = subprocess.run(
+        argv, cwd=APP_ROOT[0], env=env, capture_output=True, text=True, check=False, **kwargs
+    )
     if completed.returncode != 0:
         sys.exit(f"{' '.join(argv)} exited {completed.returncode}:\n{completed.stdout}"
                  f"{completed.stderr}")  # fmt: skip
@@ -70,7 +97,7 @@ class ByHand:
 
     def __init__(self, work: Path, base_env: dict[str, str]) -> None:
         self.work = work
-        config = load_config(REPO / "gate.yaml", base_env)
+        config = load_config(APP_ROOT[0] / "gate.yaml", base_env)
         self.env = {**base_env, **config.env}  # the app's settings, as gate.yaml gives them
         self.rcfile = work / "by-hand.coveragerc"
         omit = "\n    ".join(config.coverage.omit)
@@ -98,9 +125,11 @@ class ByHand:
             _run([binaries.tool("dropdb"), *where, name], self.env)
         return time.perf_counter() - started
 
-    def on_private_server(self, binaries: PostgresBinaries) -> float:
+    def on_private_server(self, binaries: PostgresBinaries, *, tuned: bool) -> float:
+        """tuned: with gate's settings (initdb --no-sync, fsync etc. off, in /dev/shm)."""
         started = time.perf_counter()
-        folder = Path(tempfile.mkdtemp(prefix="bench-hand-pg-"))
+        shm = Path("/dev/shm") if tuned and os.access("/dev/shm", os.W_OK) else None
+        folder = Path(tempfile.mkdtemp(prefix="bench-hand-pg-", dir=shm))
         folder.chmod(0o755)
         account = unprivileged_account()  # as root, a person would `runuser -u postgres`
         as_account = {} if account is None else {"user": account.uid, "group": account.gid}
@@ -110,12 +139,15 @@ class ByHand:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         pg_ctl = str(binaries.bin_dir / "pg_ctl")
+        initdb = [binaries.tool("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        if tuned:
+            initdb += ["--no-sync", "-E", "UTF8", "--locale", "C"]
+            options += "".join(f" -c {key}={value}" for key, value in TEST_SETTINGS.items())
         try:
-            _run([binaries.tool("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
-                 self.env, **as_account)  # fmt: skip
-            _run([pg_ctl, "-w", "-D", str(data), "-l", str(folder / "log"), "-o",
-                  f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"], self.env,
-                 **as_account)  # fmt: skip
+            _run(initdb, self.env, **as_account)
+            _run([pg_ctl, "-w", "-D", str(data), "-l", str(folder / "log"), "-o", options,
+                  "start"], self.env, **as_account)  # fmt: skip
             try:
                 address = ServerAddress("127.0.0.1", port, "postgres")
                 where = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
@@ -151,7 +183,8 @@ def measure(rounds: int, url: str | None, work: Path) -> dict[str, list[float]]:
         try:
             order: list[tuple[str, Callable[[], float]]] = [
                 ("gate run, private server", lambda: with_gate(gate_env, work, None)),
-                ("by hand, private server", lambda: hand.on_private_server(binaries)),
+                ("by hand, private server", lambda: hand.on_private_server(binaries, tuned=False)),
+                ("by hand, private, tuned", lambda: hand.on_private_server(binaries, tuned=True)),
                 ("gate run --database-url", lambda: with_gate(gate_env, work, address.url())),
                 ("by hand, given server", lambda: hand.on_server(binaries, address)),
             ]
@@ -167,21 +200,52 @@ def measure(rounds: int, url: str | None, work: Path) -> dict[str, list[float]]:
     return times
 
 
+def copy_with_migrations(work: Path, extra: int) -> Path:
+    """The sample app and its gate.yaml in work/app, with `extra` more revisions (one table
+    and one index each), as a project with a longer history has."""
+    root = work / "app"
+    shutil.copytree(REPO / "sample_app", root / "sample_app",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copy(REPO / "gate.yaml", root / "gate.yaml")
+    # The repository's pytest settings (asyncio loop scopes and the like), as a pytest.ini.
+    options = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
+    lines = [f"{key} = {' '.join(value) if isinstance(value, list) else value}"
+             for key, value in options["ini_options"].items() if key != "testpaths"]  # fmt: skip
+    (root / "pytest.ini").write_text("[pytest]\n" + "\n".join(lines) + "\n")
+    versions = root / "sample_app" / "alembic" / "versions"
+    for n in range(2, extra + 2):
+        (versions / f"{n:04d}_extra.py").write_text(REVISION.format(n=n, previous=n - 1))
+    return root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--server-url", default=os.environ.get("GATE_BENCH_SERVER_URL"))
+    parser.add_argument(
+        "--migrations", type=int, default=0, help="gate a copy of the sample app with this "
+        "many more revisions (a longer migration history)",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as folder:
+        if args.migrations:
+            APP_ROOT[0] = copy_with_migrations(Path(folder), args.migrations)
         times = measure(args.rounds, args.server_url, Path(folder))
     medians = {name: statistics.median(values) for name, values in times.items()}
-    print(f"sample app, warm caches, {args.rounds} rounds, alternating:")
+    history = f", {args.migrations + 1} revisions" if args.migrations else ""
+    print(f"sample app{history}, warm caches, {args.rounds} rounds, alternating:")
     for name, values in times.items():
         spread = ", ".join(f"{v:.2f}" for v in values)
         print(f"  {name:<28} median {medians[name]:6.3f}s   [{spread}]")
-    given = "given server: " + (args.server_url and "from --server-url" or "started by the bench")
+    source = "from --server-url" if args.server_url else "started by the bench"
+    given = f"given server ({source})"
     for label, gate_name, hand_name in (
         ("private server", "gate run, private server", "by hand, private server"),
+        (
+            "private server, by hand tuned like gate",
+            "gate run, private server",
+            "by hand, private, tuned",
+        ),
         (given, "gate run --database-url", "by hand, given server"),
     ):
         ratio = medians[gate_name] / medians[hand_name]
