@@ -53,11 +53,15 @@ class Ledger:
     path: Path
     run_id: str
     pid: int = field(default_factory=os.getpid)
-    pid_start: str | None = field(default_factory=lambda: process_start(os.getpid()))
+    pid_start: str | None = None  # process_start(pid); filled in for this process
     created: float = field(default_factory=time.time)
     databases: list[dict[str, str]] = field(default_factory=list)  # {"url": ..., "name": ...}
     servers: list[dict[str, Any]] = field(default_factory=list)  # {"base_dir", "pid"}
     folders: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.pid_start is None and self.pid == os.getpid():
+            self.pid_start = process_start(self.pid)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -456,8 +456,9 @@ def _announce_kept(run: _Run, provisioned: Provisioned) -> None:
                      "-d", address.database)
     )  # fmt: skip
     asks = " (it asks for the password)" if address.password else ""
-    what = "the database and its private server stay" if provisioned.server_started else (
-        "the database stays")  # fmt: skip
+    what = "the database stays"
+    if provisioned.server_started:
+        what = "the database and its private server stay"
     run.outcome.notes.append(
         f"--keep-db: {what}; reach it with: {command}{asks}; `gate clean` removes it"
     )
