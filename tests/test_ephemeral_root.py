@@ -46,6 +46,8 @@ def test_as_root_the_server_runs_as_the_unprivileged_account(tmp_path: Path) -> 
         account = unprivileged_account()
         assert account is not None
         assert int(uid_line.split()[1]) == account.uid
+        groups = next(line for line in status.splitlines() if line.startswith("Groups:"))
+        assert groups.split()[1:] in ([], [str(account.gid)])  # none of root's groups
         assert int(server_version(server.address)) >= 100000
         base = server.base_dir
     assert not base.exists()
