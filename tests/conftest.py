@@ -116,13 +116,23 @@ def gate_tmp() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def gate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The gate command's cache folder (cached clusters): shared by the session's runs, as a
+    user's is by theirs, and never the real home folder's."""
+    return tmp_path_factory.mktemp("gate-cache")
+
+
 @pytest.fixture
-def gate(state_dir: Path, pg_server: ServerAddress, gate_tmp: Path) -> Iterator[GateRunner]:
+def gate(
+    state_dir: Path, pg_server: ServerAddress, gate_tmp: Path, gate_cache: Path
+) -> Iterator[GateRunner]:
     """The gate command, guarded: after the test no gate database, server or folder remains."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATE_", "PYTEST_"))}
     env.update(
         {
             "GATE_STATE_DIR": str(state_dir),
+            "GATE_CACHE_DIR": str(gate_cache),
             "CI": "true",
             "NO_COLOR": "1",
             "COLUMNS": "200",

@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from gate.database.binaries import find_binaries
-from gate.database.ephemeral import (
-    RunAs,
-    ephemeral_server,
-    server_parent,
-    traversable_by,
-    unprivileged_account,
-)
+from gate.database.ephemeral import ephemeral_server
+from gate.database.run_as import RunAs, server_parent, traversable_by, unprivileged_account
 from gate.database.server import server_version
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: tests the root path")
@@ -51,6 +46,8 @@ def test_as_root_the_server_runs_as_the_unprivileged_account(tmp_path: Path) -> 
         account = unprivileged_account()
         assert account is not None
         assert int(uid_line.split()[1]) == account.uid
+        groups = next(line for line in status.splitlines() if line.startswith("Groups:"))
+        assert groups.split()[1:] in ([], [str(account.gid)])  # none of root's groups
         assert int(server_version(server.address)) >= 100000
         base = server.base_dir
     assert not base.exists()

@@ -143,7 +143,7 @@ def test_migrations_run_once_per_key_and_a_changed_migration_builds_anew(
     rebuilt = step(migrated_app, "migrate")["detail"]
     assert "into new template" in rebuilt and rebuilt != built
 
-    bypassed = gate(*run, cwd=migrated_app.root, env={**cached, "GATE_NO_CACHE": "1"})
+    bypassed = gate(*run, "--no-cache", cwd=migrated_app.root, env=cached)
     assert bypassed.code == 0, bypassed.output
     assert step(migrated_app, "migrate")["detail"] == "python migrations/migrate.py"
     assert "from gate_template" not in step(migrated_app, "provision")["detail"]

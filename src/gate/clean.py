@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate.errors import GateError
-from gate.ledger import Ledger
+from gate.ledger import Ledger, is_zombie, process_start
 from gate.provision import drop_leftover
 from gate.redact import mask_url
 
@@ -23,29 +23,38 @@ class CleanReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, start: object = None) -> bool:
+    """The process runs, and is the one recorded: a pid reused by another process is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if is_zombie(pid):
+        return False
+    if isinstance(start, str):
+        now = process_start(pid)
+        return now is None or now == start
     return True
 
 
-def _owns(pid: int, base_dir: str) -> bool:
+def _owns(pid: int, base_dir: str, start: object) -> bool:
     """The pid is still the postgres gate started in base_dir (pids get reused)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return "postgres" in cmdline and base_dir in cmdline
+    return "postgres" in cmdline and base_dir in cmdline and _alive(pid, start)
 
 
-def _stop_server(entry: dict[str, object]) -> None:
+def _stop_server(entry: dict[str, object]) -> bool:
+    """Stop the server if it still runs and remove its folder; False when both were gone."""
     pid = entry.get("pid")
     base_dir = str(entry["base_dir"])
-    if isinstance(pid, int) and _owns(pid, base_dir):
+    found = os.path.exists(base_dir)
+    if isinstance(pid, int) and _owns(pid, base_dir, entry.get("pid_start")):
+        found = True
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGQUIT)
         deadline = time.monotonic() + 10
@@ -55,6 +64,7 @@ def _stop_server(entry: dict[str, object]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     shutil.rmtree(base_dir, ignore_errors=True)
+    return found
 
 
 def clean_leftovers(directory: Path, *, older_than_s: float | None = None) -> CleanReport:
@@ -66,7 +76,7 @@ def clean_leftovers(directory: Path, *, older_than_s: float | None = None) -> Cl
             report.problems.append(f"{path}: unreadable ledger ({exc})")
             continue
         stale = older_than_s is not None and time.time() - ledger.created > older_than_s
-        if _alive(ledger.pid) and ledger.pid != os.getpid() and not stale:
+        if _alive(ledger.pid, ledger.pid_start) and ledger.pid != os.getpid() and not stale:
             report.kept.append(f"run {ledger.run_id} (pid {ledger.pid} is still running)")
             continue
         for database in list(ledger.databases):
@@ -79,9 +89,11 @@ def clean_leftovers(directory: Path, *, older_than_s: float | None = None) -> Cl
             ledger.forget_database(database["name"])
             report.removed.append(where)
         for server in list(ledger.servers):
-            _stop_server(server)
+            where = f"private server in {server['base_dir']}"
+            if not _stop_server(server):
+                where = f"the record of a {where} (it was already gone)"
             ledger.forget_server(Path(str(server["base_dir"])))
-            report.removed.append(f"private server in {server['base_dir']}")
+            report.removed.append(where)
         for folder in list(ledger.folders):
             shutil.rmtree(folder, ignore_errors=True)
             ledger.forget_folder(Path(folder))

@@ -104,6 +104,12 @@ def run_command(
             "--shard", help="Run share I of N of the tests (e.g. 1/4); combine with `gate merge`"
         ),
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Migrate from scratch: no cached template or initialised cluster"
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
@@ -136,6 +142,7 @@ def run_command(
         workers=parsed_workers,
         base=base,
         shard=parsed_shard,
+        no_cache=no_cache,
         extra_args=list(extra or []),
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
@@ -151,6 +158,9 @@ def _show_outcome(console: Console, outcome: RunOutcome, *, quiet: bool, verbose
         # Bad input: one paragraph that names the file, key and fix; no step table around it.
         typer.echo(f"gate: {outcome.error}", err=True)
     elif quiet:
+        for note in outcome.notes:
+            if note.startswith("--keep-db"):  # asked for: printed even when quiet
+                console.print(note, highlight=False, markup=False)
         console.print(f"{outcome.verdict.upper()} (exit {outcome.exit_code})")
         if outcome.error:
             console.print(f"error: {outcome.error}", highlight=False, markup=False)
@@ -231,6 +241,12 @@ def clean_command(
         float | None,
         typer.Option("--older-than", help="Also clean runs older than this many hours"),
     ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache", help="Also remove the caches: migrated templates and cached clusters"
+        ),
+    ] = False,
 ) -> None:
     """Remove databases, servers and temp folders left by runs that were killed."""
     from gate.clean import clean_leftovers
@@ -239,6 +255,12 @@ def clean_command(
     report = clean_leftovers(
         state_dir(), older_than_s=None if older_than is None else older_than * 3600
     )
+    if cache:
+        from gate.provision import clean_caches
+
+        removed, problems = clean_caches(state_dir(), os.environ)
+        report.removed += removed
+        report.problems += problems
     for line in report.removed:
         typer.echo(f"removed {line}")
     for line in report.kept:

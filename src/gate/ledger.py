@@ -15,6 +15,29 @@ from pathlib import Path
 from typing import Any
 
 
+def _proc_stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat from field 3 (state) on; [] where /proc cannot say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return []
+    # The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.rsplit(")", 1)[-1].split()
+
+
+def process_start(pid: int) -> str | None:
+    """When the process started (clock ticks since boot), to tell a reused pid from the one a
+    ledger recorded; None where /proc cannot say."""
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else None
+
+
+def is_zombie(pid: int) -> bool:
+    """Exited, but not yet reaped by its parent: gone for every purpose of gate's."""
+    fields = _proc_stat(pid)
+    return bool(fields) and fields[0] in ("Z", "X")
+
+
 def state_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("GATE_STATE_DIR"):
@@ -30,16 +53,22 @@ class Ledger:
     path: Path
     run_id: str
     pid: int = field(default_factory=os.getpid)
+    pid_start: str | None = None  # process_start(pid); filled in for this process
     created: float = field(default_factory=time.time)
     databases: list[dict[str, str]] = field(default_factory=list)  # {"url": ..., "name": ...}
     servers: list[dict[str, Any]] = field(default_factory=list)  # {"base_dir", "pid"}
     folders: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.pid_start is None and self.pid == os.getpid():
+            self.pid_start = process_start(self.pid)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "run_id": self.run_id,
             "pid": self.pid,
+            "pid_start": self.pid_start,
             "created": self.created,
             "databases": self.databases,
             "servers": self.servers,
@@ -57,7 +86,8 @@ class Ledger:
         self.save()
 
     def add_server(self, base_dir: Path, pid: int | None) -> None:
-        self.servers.append({"base_dir": str(base_dir), "pid": pid})
+        start = None if pid is None else process_start(pid)
+        self.servers.append({"base_dir": str(base_dir), "pid": pid, "pid_start": start})
         self.save()
 
     def add_folder(self, folder: Path) -> None:
@@ -91,6 +121,7 @@ class Ledger:
             path=path,
             run_id=str(data["run_id"]),
             pid=int(data["pid"]),
+            pid_start=None if data.get("pid_start") is None else str(data["pid_start"]),
             created=float(data["created"]),
             databases=list(data.get("databases", [])),
             servers=list(data.get("servers", [])),

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
+from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
 from gate.redact import redact
@@ -57,6 +59,7 @@ class RunOptions:
     workers: int | str | None = None
     base: str | None = None  # --base: the git ref diff coverage compares with
     shard: Shard | None = None  # --shard I/N: run a share of the tests; `gate merge` judges all
+    no_cache: bool = False  # --no-cache: no migrated template, no cached cluster
     extra_args: Sequence[str] = ()
     verbose: bool = False
     live: bool = True
@@ -123,6 +126,27 @@ def _base_env(run: _Run, provisioned: Provisioned) -> dict[str, str]:
     return bin_dir_first(run.interpreter.path, env)
 
 
+def _migration_checker(run: _Run, run_dir: Path) -> MigrationChecker | None:
+    assert run.config is not None and run.interpreter is not None
+    migrations = run.config.migrations
+    if not migrations.checks or not migrations.command:
+        return None
+    alembic = alembic_of(migrations.command)
+    if alembic is None:
+        return None
+    interpreter, config, environ = run.interpreter, run.config, run.options.environ
+    return MigrationChecker(
+        checks=list(migrations.checks),
+        alembic=alembic,
+        command=migrations.command,
+        root=config.root,
+        run_dir=run_dir,
+        env_for=lambda database: bin_dir_first(
+            interpreter.path, {**environ, **config.env, **database}
+        ),
+    )
+
+
 def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
     assert run.config is not None and run.interpreter is not None
     step = run.outcome.step("migrate")
@@ -130,11 +154,14 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
     if not command:
         step.detail = "no migrations.command"
         return True
+    checker = _migration_checker(run, run_dir)
     with timed(step), provisioned.migration_target(command, run.config.root) as target:
         # (database owner) With the template cache, migrations run once per key into the
         # template; a cached one means there is nothing to run.
         if target.cached:
             step.detail = f"cached template {target.name} (`{' '.join(command)}` not rerun)"
+            if checker is not None:
+                run.outcome.checks += checker.from_template(target, provisioned)
             return True
         step.detail = " ".join(command)
         env = bin_dir_first(
@@ -163,7 +190,11 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
                     "its output is above",
                 )
             )
+            if checker is not None:
+                run.outcome.checks += checker.after_failure()
             return False
+        if checker is not None:
+            run.outcome.checks += checker.after_migrations(target, provisioned)
         target.succeeded()
         if target.slot is not None:
             step.detail += f" (into new template {target.slot.name})"
@@ -452,14 +483,15 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         if config.database.url:
             run.secrets.append(config.database.url)
         request = _database_request(config, options)
-        # (database owner) GATE_NO_CACHE=1 bypasses the caches until the CLI has --no-cache.
         request = dataclasses.replace(
             request,
-            cache=not options.environ.get("GATE_NO_CACHE"),
+            cache=not options.no_cache,
             environ=options.environ,
             migrations=tuple(config.migrations.command or ()),
             root=config.root,
+            recorded_checks=tuple(c for c in config.migrations.checks if c in RECORDED),
         )
+        plan_checks(config.migrations.checks, config.migrations.command, request.mode)
         python = choose_python(config.tests.python, config.root, options.environ)
         run.interpreter = probe(
             python, options.environ, coverage=bool(config.coverage.source), root=config.root
@@ -486,6 +518,10 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         step.detail = provisioned.detail
         if request.keep and provisioned.address is not None:
             _announce_kept(run, provisioned)
+    checker = _migration_checker(run, run_dir)
+    if checker is not None and provisioned.address is not None:
+        with timed(outcome.step("migrate")):
+            outcome.checks += checker.drift(provisioned)  # against the fresh run database
 
     env = _base_env(run, provisioned)
     if provisioned.worker_env:
@@ -497,8 +533,15 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
 def _announce_kept(run: _Run, provisioned: Provisioned) -> None:
     address = provisioned.address
     assert address is not None
-    password = "PGPASSWORD=... " if address.password else ""
+    command = " ".join(
+        shlex.quote(part)
+        for part in ("psql", "-h", address.host, "-p", str(address.port), "-U", address.user,
+                     "-d", address.database)
+    )  # fmt: skip
+    asks = " (it asks for the password)" if address.password else ""
+    what = "the database stays"
+    if provisioned.server_started:
+        what = "the database and its private server stay"
     run.outcome.notes.append(
-        f"--keep-db: the database stays; reach it with: {password}psql -h {address.host} "
-        f"-p {address.port} -U {address.user} {address.database}"
+        f"--keep-db: {what}; reach it with: {command}{asks}; `gate clean` removes it"
     )

@@ -15,8 +15,13 @@ from pathlib import Path
 
 from gate.database.address import ServerAddress, export_environment, parse_server_url
 from gate.database.binaries import find_binaries
-from gate.database.cluster_cache import clear_cluster_cache, cluster_cache_dir
+from gate.database.cluster_cache import (
+    binaries_copies_record,
+    clear_cluster_cache,
+    cluster_cache_dir,
+)
 from gate.database.ephemeral import EphemeralServer, ephemeral_server
+from gate.database.run_as import remove_binaries_copies
 from gate.database.server import drop_database, throwaway_database
 from gate.ledger import Ledger
 from gate.template_cache import (
@@ -42,6 +47,8 @@ class DatabaseRequest:
     # cluster that already holds their migrated template.
     migrations: tuple[str, ...] = ()
     root: Path | None = None
+    # migrations.checks whose results the template keeps (migration_checks.RECORDED)
+    recorded_checks: tuple[str, ...] = ()
 
 
 @dataclass
@@ -55,8 +62,18 @@ class MigrationTarget:
 
     def succeeded(self) -> None:
         """Migrations went through: the template being built is published."""
-        if self.slot is not None:
+        if self.slot is not None and not self.slot.cached:
             self.slot.built()
+
+    @property
+    def record(self) -> str | None:
+        """What the cached template was built with (see keep)."""
+        return self.slot.record if self.slot is not None else None
+
+    def keep(self, record: str) -> None:
+        """Text the template being built keeps for the runs that clone it; none without one."""
+        if self.slot is not None and not self.slot.cached:
+            self.slot.keep(record)
 
 
 def run_database_name(run_id: str) -> str:
@@ -103,6 +120,15 @@ class Provisioned:
         assert self._request is not None
         return export_environment(self._request.export, address, self._request.scheme)
 
+    @contextlib.contextmanager
+    def scratch_clone(self, source: str, purpose: str) -> Iterator[dict[str, str]]:
+        """A throwaway copy of `source` (gate_<run id>_<purpose>), handed over like the run's
+        database (database.export) and dropped after the block."""
+        assert self.server is not None and self._ledger is not None
+        name = f"{run_database_name(self._run_id)}_{purpose}"
+        with _database_on(self.server, name, self._ledger, False, source) as clone:
+            yield self._export(clone)
+
     def _database(self, name: str, template: str | None) -> ServerAddress:
         assert self.server is not None and self._stack is not None and self._ledger is not None
         assert self._request is not None
@@ -126,9 +152,9 @@ class Provisioned:
         # Ephemeral servers vanish with the run; only templates on a given server are indexed.
         index = TemplateIndex.under(self._ledger.path.parent) if request.mode == "server" else None
         with migrated_template(self.server, command, root, self._run_id, self._ledger,
-                               index) as slot:  # fmt: skip
+                               index, request.recorded_checks) as slot:  # fmt: skip
             if slot.build is None:
-                yield MigrationTarget(env={}, name=slot.name, cached=True)
+                yield MigrationTarget(env={}, name=slot.name, cached=True, slot=slot)
             else:
                 yield MigrationTarget(
                     env=self._export(slot.build), name=slot.build.database, cached=False, slot=slot
@@ -201,7 +227,8 @@ def provision_database(
         cache = cluster_cache_dir(request.environ) if request.cache else None
         variant = None
         if cache is not None and request.migrations and request.root is not None:
-            variant = "t" + template_key(request.migrations, request.root, "cluster")[:12]
+            key = template_key(request.migrations, request.root, "cluster", request.recorded_checks)
+            variant = "t" + key[:12]
         private = stack.enter_context(
             ephemeral_server(binaries, keep=request.keep, cache=cache, variant=variant)
         )
@@ -227,10 +254,11 @@ def provision_database(
 def clean_caches(
     state_dir: Path, environ: Mapping[str, str] | None = None
 ) -> tuple[list[str], list[str]]:
-    """`gate clean --cache`: the templates gate built on servers (as its index records them)
-    and the cached clusters; returns (removed, problems)."""
+    """`gate clean --cache`: the templates gate built on servers (as its index records them),
+    the cached clusters and the binaries copies root runs made; returns (removed, problems)."""
     removed, problems = clean_template_cache(state_dir)
     removed += clear_cluster_cache(cluster_cache_dir(environ))
+    removed += remove_binaries_copies(binaries_copies_record(environ))
     return removed, problems
 
 

@@ -85,10 +85,19 @@ def _script_locations(ini: Path, root: Path) -> list[Path]:
     return []
 
 
-def template_key(command: Sequence[str], root: Path, server_version: int | str) -> str:
-    """sha256 over the command, the server version and each migration file's path and bytes."""
+def template_key(
+    command: Sequence[str], root: Path, server_version: int | str, checks: Sequence[str] = ()
+) -> str:
+    """sha256 over the command, the server version and each migration file's path and bytes.
+
+    `checks` names the migration checks recorded on the template (see migration_checks): a
+    template built without them has no results to give.
+    """
     digest = hashlib.sha256()
-    digest.update(json.dumps({"command": list(command), "server": str(server_version)}).encode())
+    parts: dict[str, object] = {"command": list(command), "server": str(server_version)}
+    if checks:
+        parts["checks"] = sorted(checks)
+    digest.update(json.dumps(parts).encode())
     root = root.resolve()
     for path in migration_files(root):
         try:
@@ -164,12 +173,17 @@ class TemplateIndex:
 
 @dataclass
 class TemplateSlot:
-    """The template a run clones from; when `build` is set, migrate into it and call built()."""
+    """The template a run clones from; when `build` is set, migrate into it and call built().
+
+    `record` is text kept with the template (its database comment): what a build wrote with
+    keep(), and what a cached template was built with.
+    """
 
     name: str
     key: str
     build: ServerAddress | None
     succeeded: bool = False
+    record: str | None = None
 
     @property
     def cached(self) -> bool:
@@ -177,6 +191,17 @@ class TemplateSlot:
 
     def built(self) -> None:
         self.succeeded = True
+
+    def keep(self, record: str) -> None:
+        self.record = record
+
+
+def _comment(admin: psycopg.Connection[tuple[object, ...]], name: str) -> str | None:
+    row = admin.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        (name,),
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def _exists(admin: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
@@ -199,6 +224,7 @@ def migrated_template(
     run_id: str,
     ledger: Ledger,
     index: TemplateIndex | None,
+    checks: Sequence[str] = (),
 ) -> Iterator[TemplateSlot]:
     """The cached template for these migrations, built under an advisory lock when missing.
 
@@ -207,12 +233,12 @@ def migrated_template(
     concurrent run waits for the lock and then finds the finished template.
     """
     with admin_connection(server) as admin:
-        key = template_key(command, root, admin.info.server_version)
+        key = template_key(command, root, admin.info.server_version, checks)
         name = template_name(key)
         admin.execute("SELECT pg_advisory_lock(%s)", (_lock_id(key),))
         try:
             if _exists(admin, name):
-                yield TemplateSlot(name, key, build=None)
+                yield TemplateSlot(name, key, build=None, record=_comment(admin, name))
                 return
             building = building_name(key, run_id)
             ledger.add_database(server.url(), building)  # recorded first, as every database
@@ -223,6 +249,9 @@ def migrated_template(
                 if slot.succeeded:
                     if index is not None:
                         index.record(server, name)
+                    if slot.record is not None:
+                        _execute(admin, sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                            sql.Identifier(building), sql.Literal(slot.record)))  # fmt: skip
                     _publish(admin, building, name)
             finally:
                 drop_database(server, building)  # a no-op once renamed

@@ -45,6 +45,11 @@ def _major_version(postgres: str) -> str:
     return found.group(1) if found else "unknown"
 
 
+def binaries_copies_record(environ: Mapping[str, str] | None = None) -> Path:
+    """Lists the copies of PostgreSQL's binaries that root runs made (see run_as)."""
+    return cluster_cache_dir(environ).parent / "binaries-copies.txt"
+
+
 def cluster_key(binaries: PostgresBinaries, initdb_args: Sequence[str], owner: str) -> str:
     """pg<major>-<hash>: a new PostgreSQL build or other initdb arguments make a new entry."""
     initdb = os.path.realpath(binaries.tool("initdb"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -12,8 +11,8 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gate import proc
 from gate.database.address import ServerAddress
@@ -21,11 +20,19 @@ from gate.database.binaries import PostgresBinaries
 from gate.database.cluster_cache import (
     MAX_VARIANTS,
     ClusterSaver,
+    binaries_copies_record,
     cached_cluster,
     cluster_key,
     copy_cluster,
     forget_cluster,
     prune_variants,
+)
+from gate.database.run_as import (
+    RunAs,
+    chown_tree,
+    reachable_binaries,
+    server_parent,
+    unprivileged_account,
 )
 from gate.database.server import checkpoint
 from gate.errors import InfraError
@@ -49,78 +56,10 @@ TEST_SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class RunAs:
-    """The unprivileged account the server runs as when gate itself runs as root."""
-
-    uid: int
-    gid: int
-    name: str
-
-
-def unprivileged_account() -> RunAs | None:
-    """None when not root; else the 'postgres' account if it exists, else 'nobody'.
-
-    initdb and postgres refuse to run as root, and many CI containers run as root.
-    """
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            entry = pwd.getpwnam(name)
-            return RunAs(entry.pw_uid, entry.pw_gid, name)
-    raise InfraError(
-        "gate runs as root and PostgreSQL refuses to; no 'postgres' or 'nobody' account exists "
-        "to run it as. Create one (`useradd --system postgres`) or run gate as another user."
-    )
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _chown_tree(path: Path, account: RunAs | None) -> None:
-    if account is None:
-        return
-    os.chown(path, account.uid, account.gid)
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), account.uid, account.gid, follow_symlinks=False)
-
-
-def traversable_by(folder: Path, account: RunAs) -> bool:
-    """Whether `account` can reach into folder: every ancestor must let it search (x bit)."""
-    for part in [folder, *folder.parents]:
-        try:
-            info = part.stat()
-        except OSError:
-            return False
-        if info.st_uid == account.uid:
-            allowed = info.st_mode & 0o100
-        elif info.st_gid == account.gid:
-            allowed = info.st_mode & 0o010
-        else:
-            allowed = info.st_mode & 0o001
-        if not allowed:
-            return False
-    return True
-
-
-def server_parent(requested: Path | None, account: RunAs | None) -> Path | None:
-    """Where the server folder goes: the temp folder, unless the server account could not reach
-    it (a private TMPDIR as root), then /tmp or /dev/shm."""
-    if account is None:
-        return requested
-    preferred = requested or Path(tempfile.gettempdir())
-    for candidate in (preferred, Path("/tmp"), Path("/dev/shm")):
-        if candidate.is_dir() and traversable_by(candidate, account):
-            return candidate
-    raise InfraError(
-        f"the {account.name} account that runs PostgreSQL cannot reach {preferred}, /tmp or "
-        "/dev/shm; set TMPDIR to a folder it can search"
-    )
 
 
 def _log_tail(log: Path, lines: int = 15) -> str:
@@ -131,12 +70,11 @@ def _log_tail(log: Path, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _uid(account: RunAs | None) -> int | None:
-    return None if account is None else account.uid
-
-
-def _gid(account: RunAs | None) -> int | None:
-    return None if account is None else account.gid
+def _as_account(account: RunAs | None) -> dict[str, Any]:
+    """subprocess arguments that drop to the server account, without root's groups."""
+    if account is None:
+        return {}
+    return {"user": account.uid, "group": account.gid, "extra_groups": []}
 
 
 def initdb_args(account: RunAs | None) -> list[str]:
@@ -160,8 +98,7 @@ def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | No
             cwd=data_dir.parent,
             capture_output=True,
             check=False,
-            user=_uid(account),
-            group=_gid(account),
+            **_as_account(account),
         )
     except OSError as exc:
         raise InfraError(f"initdb could not start: {exc}") from exc
@@ -258,8 +195,7 @@ class EphemeralServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # Ctrl-C reaches gate, which stops the server itself
-                    user=_uid(self.account),
-                    group=_gid(self.account),
+                    **_as_account(self.account),
                 )
             self.port = port
             if self._wait_ready():
@@ -325,7 +261,7 @@ def _prepare_cluster(
             entry = cached_cluster(cache, entry_key)
             if entry is not None:
                 copy_cluster(entry, server.data_dir)
-                _chown_tree(server.data_dir, account)
+                chown_tree(server.data_dir, account)
                 return origin, None, entry_key
     forget_cluster(cache, key)  # an incomplete entry left by a killed run
 
@@ -333,7 +269,7 @@ def _prepare_cluster(
         # A second initdb beside the server's own, off the path to a ready server: a copy of
         # the first one would have to finish before the server may touch its files.
         scratch.mkdir(mode=0o700)
-        _chown_tree(scratch, account)
+        chown_tree(scratch, account)
         init_cluster(server.binaries, scratch, account)
 
     init_cluster(server.binaries, server.data_dir, account)
@@ -361,13 +297,14 @@ def ephemeral_server(
     cluster that already holds the migrated template of that name (see save_variant).
     """
     account = unprivileged_account()
+    binaries = reachable_binaries(binaries, account, record=binaries_copies_record())
     root = server_parent(temp_root if temp_root is not None else fast_temp_root(), account)
     base_dir = Path(tempfile.mkdtemp(prefix="gate-pg-", dir=root))
     server = EphemeralServer(binaries, base_dir, account)
     try:
-        _chown_tree(base_dir, account)
+        chown_tree(base_dir, account)
         server.data_dir.mkdir(mode=0o700)
-        _chown_tree(server.data_dir, account)
+        chown_tree(server.data_dir, account)
         while True:
             server.cluster_origin, saver, copied = _prepare_cluster(server, cache, variant)
             try:
