@@ -19,6 +19,7 @@ from gate.provision import clean_caches
 from gate.template_cache import (
     TemplateIndex,
     clean_template_cache,
+    command_files,
     migrated_template,
     migration_files,
     template_key,
@@ -260,3 +261,40 @@ def test_clean_caches_removes_templates_and_cached_clusters(
     assert problems == []
     assert len(removed) == 2 and removed[1] == f"cached cluster {entry}"
     assert not entry.exists() and slot.name not in databases(pg_server, "gate\\_template\\_%")
+
+
+@pytest.mark.parametrize(
+    ("command", "changed"),
+    [
+        (["python", "migrate.py"], "migrate.py"),
+        (["python", "-m", "tools.schema"], "tools/schema.py"),
+        (["yoyo", "apply", "--database", "x", "./sql"], "sql/0001.sql"),
+        (["alembic", "--config=db/alembic.cfg", "upgrade", "head"], "db/alembic.cfg"),
+    ],
+)
+def test_files_the_command_names_are_part_of_the_key(
+    tmp_path: Path, command: list[str], changed: str
+) -> None:
+    for relative in ("migrate.py", "tools/schema.py", "sql/0001.sql", "db/alembic.cfg"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("create table a (id int);\n")
+    before = template_key(command, tmp_path, 15)
+    assert (tmp_path / changed) in command_files(command, tmp_path)
+    (tmp_path / changed).write_text("create table b (id int);\n")
+    assert template_key(command, tmp_path, 15) != before
+
+
+def test_two_projects_with_different_scripts_never_share_a_template(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root, table in ((first, "a"), (second, "b")):
+        root.mkdir()
+        (root / "migrate.py").write_text(f"print('create table {table}')\n")
+    command = ["python", "migrate.py"]
+    assert template_key(command, first, 15) != template_key(command, second, 15)
+
+
+def test_the_command_names_nothing_outside_the_project(tmp_path: Path) -> None:
+    (tmp_path / "migrate.py").write_text("")
+    assert command_files(["python", "/etc/hostname", "../x", ".", "migrate.py"], tmp_path) == [
+        (tmp_path / "migrate.py").resolve()
+    ]

@@ -56,6 +56,39 @@ def migration_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def command_files(command: Sequence[str], root: Path) -> list[Path]:
+    """The files the migration command names itself: `python migrate.py`, `-c db/alembic.ini`,
+    `python -m tools.schema`, `yoyo apply ./sql`. A changed script must change the key, or a
+    project would be handed the schema of an older script (or of another project's)."""
+    root = root.resolve()
+    found: set[Path] = set()
+    words = list(command)
+    for index, word in enumerate(words):
+        candidates = [word.split("=", 1)[1] if word.startswith("-") and "=" in word else word]
+        if index > 0 and words[index - 1] == "-m":
+            module = word.replace(".", "/")
+            candidates = [f"{module}.py", module]
+        for candidate in candidates:
+            found.update(_files_at(root, candidate))
+    return sorted(found)
+
+
+def _files_at(root: Path, word: str) -> list[Path]:
+    if not word or word.startswith("-") or "\x00" in word:
+        return []
+    try:
+        path = (root / word).resolve()
+        if not path.is_relative_to(root) or path == root:
+            return []  # gate's key covers the project, not the tools on PATH or the whole tree
+        if path.is_file():
+            return [path]
+        if path.is_dir():
+            return [folder / name for folder, name in _walk(path)]
+    except (OSError, ValueError):
+        return []
+    return []
+
+
 def _walk(top: Path) -> Iterator[tuple[Path, str]]:
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(
@@ -88,7 +121,8 @@ def _script_locations(ini: Path, root: Path) -> list[Path]:
 def template_key(
     command: Sequence[str], root: Path, server_version: int | str, checks: Sequence[str] = ()
 ) -> str:
-    """sha256 over the command, the server version and each migration file's path and bytes.
+    """sha256 over the command, the server version and the path and bytes of each migration
+    file and of each file the command names.
 
     `checks` names the migration checks recorded on the template (see migration_checks): a
     template built without them has no results to give.
@@ -99,7 +133,7 @@ def template_key(
         parts["checks"] = sorted(checks)
     digest.update(json.dumps(parts).encode())
     root = root.resolve()
-    for path in migration_files(root):
+    for path in sorted({*migration_files(root), *command_files(command, root)}):
         try:
             content = path.read_bytes()
         except OSError:
