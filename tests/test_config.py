@@ -59,7 +59,7 @@ def test_minimal_file_gives_every_default(project: Path) -> None:
     assert config.coverage.source == []
     assert config.coverage.measured is False
     assert config.coverage.branch is True
-    assert config.coverage.fail_under == 0
+    assert config.coverage.fail_under == 90
     assert config.coverage.per_file == 0
     assert config.coverage.diff is None
     assert config.blocking.mode == "fail"

@@ -63,7 +63,7 @@ def test_flat_project_with_asyncpg_and_alembic(tmp_path: Path) -> None:
     assert config.migrations.command == ["alembic", "upgrade", "head"]
     assert config.tests.paths == ["tests"]
     assert config.coverage.source == ["app"]
-    assert config.coverage.fail_under == 0
+    assert config.coverage.fail_under == 90
     assert config.database.scheme == "postgresql+asyncpg"
     assert config.database.export == {"DATABASE_URL": "{url}"}
     assert config.database.effective_mode == "ephemeral"

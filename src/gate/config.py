@@ -229,9 +229,14 @@ class TestsConfig(_Section):
     durations: RootPath = _report(".gate/durations.json")
 
 
+# The floors default to the contract's 90: a gate whose coverage check is on must not pass
+# 10% coverage because a key was left out.
+DEFAULT_FLOOR = 90
+
+
 class DiffConfig(_Section):
     base: Annotated[str, AfterValidator(_not_empty)] = "origin/main"
-    fail_under: Percent = 0
+    fail_under: Percent = DEFAULT_FLOOR
     min_lines: Annotated[int, BeforeValidator(_no_bool), Field(ge=0)] = 0
 
 
@@ -239,7 +244,7 @@ class CoverageConfig(_Section):
     source: Names = Field(default_factory=list)
     omit: Names = Field(default_factory=list)
     branch: bool = True
-    fail_under: Percent = 0
+    fail_under: Percent = DEFAULT_FLOOR  # applies when source is set
     per_file: Percent = 0
     diff: DiffConfig | None = None
 
@@ -532,7 +537,13 @@ def _cross_checks(config: Config, cwd: Path) -> list[Problem]:
                 )
             )
     coverage = config.coverage
-    floors = [f"fail_under is {_number(coverage.fail_under)}"] if coverage.fail_under else []
+    # A floor the user wrote needs a source; the default floor waits until source is set.
+    written = coverage.model_fields_set
+    floors = (
+        [f"fail_under is {_number(coverage.fail_under)}"]
+        if coverage.fail_under and "fail_under" in written
+        else []
+    )
     floors += [f"per_file is {_number(coverage.per_file)}"] if coverage.per_file else []
     floors += ["diff is set"] if coverage.diff is not None else []
     if floors and not coverage.source:

@@ -455,21 +455,21 @@ def _coverage(facts: ProjectFacts) -> str:
     return f"""\
 # Coverage of the code by the tests, and the floors a run must reach.
 coverage:
-  # Packages to measure; coverage is measured only when this lists something, and is
-  # required by fail_under, per_file and diff.
+  # Packages to measure; coverage is measured, and its floors apply, only when this
+  # lists something.
   {source}
   # File patterns to leave out, e.g. ["*/migrations/*"].
   # omit: []
   # Measure branches as well as lines.
   # branch: true
   # Total percent the tests must cover, 0..100; 0 = no floor.
-  # fail_under: 0
+  # fail_under: 90
   # Floor for every measured file, 0..100; 0 = none.
   # per_file: 0
   # Coverage of the lines changed since base.
   # diff:
   #   base: origin/main
-  #   fail_under: 0
+  #   fail_under: 90
   #   # Changes of fewer lines than this are not checked.
   #   min_lines: 0
 """

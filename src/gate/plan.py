@@ -28,6 +28,8 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
         yield f"  handed over as: {names} (scheme {database.scheme})"
     command = config.migrations.command
     yield f"migrations: {' '.join(command)}" if command else "migrations: none"
+    if command and config.migrations.checks:
+        yield f"  checks: {', '.join(config.migrations.checks)}"
     python = choose_python(config.tests.python, config.root, environ)
     interpreter = probe(python, environ, coverage=bool(config.coverage.source), root=config.root)
     installed = ", ".join(
@@ -43,11 +45,17 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
             f"coverage: {', '.join(coverage.source)} ({branch}); floor {coverage.fail_under:g}%"
             + (f", per file {coverage.per_file:g}%" if coverage.per_file else "")
         )
+        diff = coverage.diff
+        if diff is not None:
+            yield (
+                f"  diff coverage: lines changed since {diff.base}; floor {diff.fail_under:g}%"
+                + (f" from {diff.min_lines} changed lines" if diff.min_lines else "")
+            )
     else:
         yield "coverage: not measured (coverage.source is empty)"
     yield f"blocking: {config.blocking.mode} (slow_ms {config.blocking.slow_ms:g})"
     reports = config.reports
-    for name in ("json", "junit", "coverage_xml", "html"):
+    for name in ("json", "junit", "coverage_xml", "html", "markdown"):
         target = getattr(reports, name)
         if target is not None:
             yield f"report {name}: {target}"
