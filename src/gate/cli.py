@@ -118,7 +118,10 @@ def run_command(
     from gate.pipeline import RunOptions, run_gate
     from gate.shard import parse_shard
 
-    console = make_console(_check_color(color))
+    # A report written to stdout (`--json -`) owns it: the summary goes to stderr, so that
+    # `gate run --json - | jq` reads one JSON document.
+    to_stdout = "-" in (json_path, junit, coverage_xml)
+    console = make_console(_check_color(color), sys.stderr if to_stdout else None)
     parsed_shard = None if shard is None else parse_shard(shard)
     parsed_workers: int | str | None = None
     if workers is not None:

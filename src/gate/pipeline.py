@@ -94,6 +94,7 @@ class _Run:
     config: Config | None = None
     interpreter: Interpreter | None = None
     secrets: list[str] = field(default_factory=list)
+    coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
 
     def hide(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -297,13 +298,25 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
     if settings is not None and rcfile is not None:
         reports = config.reports
         xml = run.options.coverage_xml_path or reports.coverage_xml
+        to_stdout = xml is not None and str(xml) == "-"
+        # Written into the run folder first when it goes to stdout: teardown removes that
+        # folder before the reports are printed.
+        xml_path = (
+            None
+            if xml is None
+            else plan.run_dir / "coverage.xml"
+            if to_stdout
+            else _resolve(xml, run)
+        )
         run.outcome.coverage = combine_and_report(
             plan.run_dir / "coverage",
             rcfile,
             config.root,
-            xml_path=None if xml is None or str(xml) == "-" else _resolve(xml, run),
+            xml_path=xml_path,
             html_dir=reports.html,
         )
+        if to_stdout and xml_path is not None and xml_path.exists():
+            run.coverage_xml_text = xml_path.read_text(encoding="utf-8")
     if shard is not None:
         _save_shard(run, shard, plan.run_dir)
 
@@ -385,6 +398,8 @@ def _write_reports(run: _Run) -> None:
             targets.append((config.reports.markdown, "markdown"))
         if json_target is not None:
             targets.append((json_target, "json"))
+        if run.coverage_xml_text is not None:
+            targets.append(("-", "coverage_xml"))
         written = []
         for target, kind in targets:
             path = target if str(target) == "-" else _resolve(target, run)
@@ -393,6 +408,8 @@ def _write_reports(run: _Run) -> None:
                 text = render_json(run.outcome)
             elif kind == "markdown":
                 text = render_markdown(run.outcome)
+            elif kind == "coverage_xml":
+                text = run.coverage_xml_text or ""
             else:
                 text = render_junit(run.outcome)
             write_report(path, run.hide(text))
@@ -400,8 +417,10 @@ def _write_reports(run: _Run) -> None:
         # A shard's numbers are partial (GitLab would record its coverage line as the job's):
         # the CI provider hears from `gate merge` only.
         if config is not None and run.options.shard is None:
+            # CI runners read workflow commands from stderr too; stdout may hold a report.
+            stream = sys.stderr if any(str(t) == "-" for t, _ in targets) else sys.stdout
             written += write_ci_outputs(
-                run.outcome, run.options.environ, run.outcome.root, sys.stdout, run.hide
+                run.outcome, run.options.environ, run.outcome.root, stream, run.hide
             )
         written += _write_shard_or_durations(run)
         step.detail = ", ".join(written)
