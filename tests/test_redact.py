@@ -6,7 +6,7 @@ import pytest
 
 from gate.database.address import ServerAddress, export_environment, parse_server_url
 from gate.errors import UsageError
-from gate.redact import mask_url, redact
+from gate.redact import mask_url, redact, redact_tree
 
 
 @pytest.mark.parametrize(
@@ -68,4 +68,40 @@ def test_export_templates_serve_every_shape() -> None:
         "POSTGRES_DB": "gate_x",
         "DATABASE__HOSTNAME": "127.0.0.1:5433",
         "DATABASE_SERVER_URL": "postgresql+asyncpg://postgres:pw@127.0.0.1:5433",
+    }
+
+
+@pytest.mark.parametrize(
+    "shortened",
+    [
+        "assert '…unter2Secret' == 'nope'",
+        "postgresql://u:Hunter2Se...@h/db",
+        "value 'Hunter2...' was cut",
+        "value '...ter2Secret' was cut",
+    ],
+)
+def test_a_secret_shortened_by_pytest_is_masked_too(shortened: str) -> None:
+    masked = redact(shortened, ["Hunter2Secret"])
+    assert "ter2" not in masked and "unt" not in masked.replace("***", "")
+    assert "***" in masked
+
+
+def test_short_pieces_and_pieces_away_from_an_ellipsis_stay() -> None:
+    # "Secret" is part of the password, but not next to an ellipsis: ordinary text.
+    assert redact("a Secret here...", ["Hunter2Secret"]) == "a Secret here..."
+    assert redact("Hun...", ["Hunter2Secret"]) == "Hun..."
+
+
+def test_a_percent_encoded_secret_is_masked() -> None:
+    text = "password part: p%40ss%3Aw%2Frd%21x"
+    assert redact(text, ["p@ss:w/rd!x"]) == "password part: ***"
+
+
+def test_redact_tree_reaches_every_string() -> None:
+    tree = {"a": ["x hunter2", ("hunter2",)], "b": {"c": "hunter2!"}, "n": 3, "none": None}
+    assert redact_tree(tree, lambda text: redact(text, ["hunter2"])) == {
+        "a": ["x ***", ("***",)],
+        "b": {"c": "***!"},
+        "n": 3,
+        "none": None,
     }

@@ -37,6 +37,7 @@ from gate.reporters.junit import render_junit
 from gate.reporters.live import LiveProgress
 from gate.reporters.markdown import render_markdown
 from gate.reporters.output import write_report
+from gate.results import redacted
 from gate.shard import Shard, manifest, save_run_data, shard_checks, shard_env, shard_summary
 from gate.signals import interrupts_unwind, shielded
 from gate.testrun import TestPlan, run_tests
@@ -268,7 +269,7 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
     with timed(step), LiveProgress(run.console, run.options.live) as live:
         tested = run_tests(plan, env, on_progress=live.update)
         run.outcome.notes += tested.notes
-        results = tested.results
+        results = redacted(tested.results, run.hide)
         run.outcome.results = results
         if results.blocking_errors:
             last = results.blocking_errors[0].strip().splitlines()[-1:] or ["unknown error"]
@@ -325,7 +326,7 @@ def _save_shard(run: _Run, shard: Shard, tests_dir: Path) -> None:
     """Keep the shard's raw results for `gate merge`; the run folder goes at teardown."""
     assert run.config is not None
     folder = shard.folder(run.config.root)
-    save_run_data(tests_dir, folder)
+    save_run_data(tests_dir, folder, run.hide)
     summary = shard_summary(tests_dir)
     if summary is not None:
         balance = (

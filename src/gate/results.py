@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from gate.redact import redact_tree
 
 PHASES = ("setup", "call", "teardown")
 
@@ -172,3 +174,18 @@ def build_results(event_texts: Iterable[str]) -> TestResults:
     for text in event_texts:
         builder.feed_lines(text.splitlines())
     return builder.results
+
+
+def redacted(results: TestResults, hide: Callable[[str], str]) -> TestResults:
+    """The results with every text a test produced passed through `hide`: a test's failure
+    message or output may quote the database password gate handed it."""
+    for case in results.cases.values():
+        case.message = hide(case.message)
+        case.longrepr = hide(case.longrepr)
+        case.output = {name: hide(text) for name, text in case.output.items()}
+    results.collect_errors = [(nodeid, hide(text)) for nodeid, text in results.collect_errors]
+    results.blocking = redact_tree(results.blocking, hide)
+    results.unwatched = redact_tree(results.unwatched, hide)
+    results.blocking_errors = [hide(text) for text in results.blocking_errors]
+    results.timed_out = {nodeid: hide(how) for nodeid, how in results.timed_out.items()}
+    return results

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from gate import __version__
 from gate.errors import UsageError
 from gate.evaluate import Check
+from gate.redact import redact_tree
 from gate.results import TestResults
 
 SHARDS_DIR = Path(".gate") / "shards"
@@ -56,8 +58,9 @@ def shard_env(shard: Shard, durations: Path | None) -> dict[str, str]:
     return env
 
 
-def save_run_data(run_dir: Path, folder: Path) -> None:
-    """Copy the raw coverage data and event files out of the run folder before teardown."""
+def save_run_data(run_dir: Path, folder: Path, hide: Callable[[str], str]) -> None:
+    """Copy the raw coverage data and event files out of the run folder before teardown;
+    every text in the events passes through `hide` (a test may quote a password)."""
     if folder.exists():
         shutil.rmtree(folder)  # a stale result of an earlier run of the same shard
     (folder / "coverage").mkdir(parents=True)
@@ -66,7 +69,15 @@ def save_run_data(run_dir: Path, folder: Path) -> None:
     for data in sorted((run_dir / "coverage").glob(".coverage.*")):
         shutil.copy2(data, folder / "coverage" / data.name.removeprefix("."))
     for events in sorted(run_dir.glob("events-*.jsonl")):
-        shutil.copy2(events, folder / "events" / events.name)
+        lines = []
+        for line in events.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                lines.append(json.dumps(redact_tree(json.loads(line), hide)))
+            except ValueError:
+                continue  # a line cut short by a killed process: the reader skips it too
+        (folder / "events" / events.name).write_text(
+            "".join(line + "\n" for line in lines), encoding="utf-8"
+        )
 
 
 def shard_summary(run_dir: Path) -> dict[str, Any] | None:
