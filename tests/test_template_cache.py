@@ -17,6 +17,7 @@ from gate.database.server import create_database, drop_database
 from gate.ledger import Ledger
 from gate.provision import clean_caches
 from gate.template_cache import (
+    KeyScope,
     TemplateIndex,
     clean_template_cache,
     command_files,
@@ -101,8 +102,9 @@ def test_an_alembic_script_location_of_any_name_counts(tmp_path: Path) -> None:
 def test_key_changes_with_a_migration_the_command_and_the_server(app: Path) -> None:
     key = template_key(["alembic", "upgrade", "head"], app, 150000)
     assert key == template_key(["alembic", "upgrade", "head"], app, 150000)
-    (app / "app/models.py").write_text("class User: name = 1\n")  # not a migration
-    assert template_key(["alembic", "upgrade", "head"], app, 150000) == key
+    (app / "app/models.py").write_text("class User: name = 1\n")  # env.py may import it
+    assert template_key(["alembic", "upgrade", "head"], app, 150000) != key
+    key = template_key(["alembic", "upgrade", "head"], app, 150000)
     assert template_key(["alembic", "upgrade", "heads"], app, 150000) != key
     assert template_key(["alembic", "upgrade", "head"], app, 160000) != key
     (app / "app/alembic/versions/002_email.py").write_text("revision = '002'\n")
@@ -298,3 +300,35 @@ def test_the_command_names_nothing_outside_the_project(tmp_path: Path) -> None:
     assert command_files(["python", "/etc/hostname", "../x", ".", "migrate.py"], tmp_path) == [
         (tmp_path / "migrate.py").resolve()
     ]
+
+
+def test_a_model_the_migrations_import_is_part_of_the_key_and_the_tests_are_not(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "models.py").write_text("COLUMNS = ['id']\n")
+    (tmp_path / "app" / "schema.py").write_text("from app.models import COLUMNS\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_app.py").write_text("def test_x(): pass\n")
+    (tmp_path / "README.md").write_text("docs\n")
+    scope = KeyScope(exclude=(tmp_path / "tests", tmp_path / "gate.yaml"))
+    command = ["python", "-m", "app.schema"]
+
+    def key() -> str:
+        return template_key(command, tmp_path, 15, (), scope)
+
+    first = key()
+    (tmp_path / "tests" / "test_app.py").write_text("def test_y(): pass\n")
+    (tmp_path / "README.md").write_text("more docs\n")
+    (tmp_path / "gate.yaml").write_text("coverage: {fail_under: 95}\n")
+    assert key() == first  # tests, docs and gate's thresholds do not shape the schema
+    (tmp_path / "app" / "models.py").write_text("COLUMNS = ['id', 'name']\n")
+    assert key() != first
+    second = key()
+    (tmp_path / ".env").write_text("SCHEMA=other\n")
+    assert key() != second
+    third = key()
+    assert (
+        template_key(command, tmp_path, 15, (), KeyScope(scope.exclude, (("SCHEMA", "b"),)))
+        != third
+    )

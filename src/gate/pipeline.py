@@ -40,6 +40,7 @@ from gate.reporters.output import write_report
 from gate.results import redacted
 from gate.shard import Shard, manifest, save_run_data, shard_checks, shard_env, shard_summary
 from gate.signals import interrupts_unwind, shielded
+from gate.template_cache import KeyScope
 from gate.testrun import TestPlan, run_tests
 
 PYTEST_COULD_NOT_START = (2, 3, 4)  # interrupted, internal error, usage error
@@ -510,6 +511,10 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
             migrations=tuple(config.migrations.command or ()),
             root=config.root,
             recorded_checks=tuple(c for c in config.migrations.checks if c in RECORDED),
+            key_scope=KeyScope(
+                exclude=(path, *(config.root / p.split("::")[0] for p in config.tests.paths)),
+                env=tuple(sorted(config.env.items())),
+            ),
         )
         plan_checks(config.migrations.checks, config.migrations.command, request.mode)
         python = choose_python(config.tests.python, config.root, options.environ)

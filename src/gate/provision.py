@@ -25,6 +25,7 @@ from gate.database.run_as import remove_binaries_copies
 from gate.database.server import drop_database, throwaway_database
 from gate.ledger import Ledger
 from gate.template_cache import (
+    KeyScope,
     TemplateIndex,
     TemplateSlot,
     clean_template_cache,
@@ -49,6 +50,7 @@ class DatabaseRequest:
     root: Path | None = None
     # migrations.checks whose results the template keeps (migration_checks.RECORDED)
     recorded_checks: tuple[str, ...] = ()
+    key_scope: KeyScope = field(default_factory=KeyScope)  # the rest of the template key
 
 
 @dataclass
@@ -152,7 +154,8 @@ class Provisioned:
         # Ephemeral servers vanish with the run; only templates on a given server are indexed.
         index = TemplateIndex.under(self._ledger.path.parent) if request.mode == "server" else None
         with migrated_template(self.server, command, root, self._run_id, self._ledger,
-                               index, request.recorded_checks) as slot:  # fmt: skip
+                               index, request.recorded_checks,
+                               request.key_scope) as slot:  # fmt: skip
             if slot.build is None:
                 yield MigrationTarget(env={}, name=slot.name, cached=True, slot=slot)
             else:
@@ -227,7 +230,13 @@ def provision_database(
         cache = cluster_cache_dir(request.environ) if request.cache else None
         variant = None
         if cache is not None and request.migrations and request.root is not None:
-            key = template_key(request.migrations, request.root, "cluster", request.recorded_checks)
+            key = template_key(
+                request.migrations,
+                request.root,
+                "cluster",
+                request.recorded_checks,
+                request.key_scope,
+            )
             variant = "t" + key[:12]
         private = stack.enter_context(
             ephemeral_server(binaries, keep=request.keep, cache=cache, variant=variant)

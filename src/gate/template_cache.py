@@ -1,9 +1,10 @@
 """Migrated template databases: migrate once per key, then clone each run's database from it.
 
-The key is a hash of the migration command, the migration files and the server version, so a
-changed migration builds a new template. On a server the template is `gate_template_<hash12>`;
-it is a cache, so runs never drop it, and the index under the state folder records which ones
-gate built so that `gate clean --cache` drops those and nothing else.
+The key is a hash of the migration command, the migration files, the project's code and
+settings files (not its tests), gate.yaml's env and the server version, so a changed migration,
+or a changed model a migration imports, builds a new template. On a server the template is
+`gate_template_<hash12>`; it is a cache, so runs never drop it, and the index under the state
+folder records which ones gate built so that `gate clean --cache` drops those and nothing else.
 """
 
 from __future__ import annotations
@@ -36,6 +37,34 @@ SKIPPED_FOLDERS = frozenset(
 MIGRATION_FOLDERS = frozenset({"alembic", "migrations"})
 MIGRATION_FILES = frozenset({"alembic.ini"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
+
+
+# Beyond the migration files: the project's code and settings, which migrations import
+# (alembic's env.py imports the models; `python -m app.schema` builds from them) or read.
+KEYED_SUFFIXES = (".py", ".pyi", ".sql", ".ini", ".cfg", ".toml", ".yaml", ".yml", ".json", ".mako")
+
+
+@dataclass(frozen=True)
+class KeyScope:
+    """What besides the migration files can change a migrated schema, for the template key."""
+
+    exclude: tuple[Path, ...] = ()  # the tests and gate's own config: migrations never read them
+    env: tuple[tuple[str, str], ...] = ()  # gate.yaml's env, which the migrations run with
+
+
+def project_files(root: Path, exclude: Sequence[Path] = ()) -> list[Path]:
+    """The project's code and settings files (KEYED_SUFFIXES and .env files), outside
+    `exclude`; a test or a README changing keeps the cached template."""
+    root = root.resolve()
+    left_out = [path.resolve() for path in exclude]
+    found = []
+    for folder, name in _walk(root):
+        if not (name.endswith(KEYED_SUFFIXES) or name.startswith(".env")):
+            continue
+        path = folder / name
+        if not any(path == out or path.is_relative_to(out) for out in left_out):
+            found.append(path)
+    return sorted(found)
 
 
 def migration_files(root: Path) -> list[Path]:
@@ -119,7 +148,11 @@ def _script_locations(ini: Path, root: Path) -> list[Path]:
 
 
 def template_key(
-    command: Sequence[str], root: Path, server_version: int | str, checks: Sequence[str] = ()
+    command: Sequence[str],
+    root: Path,
+    server_version: int | str,
+    checks: Sequence[str] = (),
+    scope: KeyScope | None = None,
 ) -> str:
     """sha256 over the command, the server version and the path and bytes of each migration
     file and of each file the command names.
@@ -131,9 +164,17 @@ def template_key(
     parts: dict[str, object] = {"command": list(command), "server": str(server_version)}
     if checks:
         parts["checks"] = sorted(checks)
+    scope = scope or KeyScope()
+    if scope.env:
+        parts["env"] = sorted(scope.env)
     digest.update(json.dumps(parts).encode())
     root = root.resolve()
-    for path in sorted({*migration_files(root), *command_files(command, root)}):
+    files = {
+        *migration_files(root),
+        *command_files(command, root),
+        *project_files(root, scope.exclude),
+    }
+    for path in sorted(files):
         try:
             content = path.read_bytes()
         except OSError:
@@ -259,6 +300,7 @@ def migrated_template(
     ledger: Ledger,
     index: TemplateIndex | None,
     checks: Sequence[str] = (),
+    scope: KeyScope | None = None,
 ) -> Iterator[TemplateSlot]:
     """The cached template for these migrations, built under an advisory lock when missing.
 
@@ -267,7 +309,7 @@ def migrated_template(
     concurrent run waits for the lock and then finds the finished template.
     """
     with admin_connection(server) as admin:
-        key = template_key(command, root, admin.info.server_version, checks)
+        key = template_key(command, root, admin.info.server_version, checks, scope)
         name = template_name(key)
         admin.execute("SELECT pg_advisory_lock(%s)", (_lock_id(key),))
         try:
