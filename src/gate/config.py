@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
 )
@@ -205,6 +206,12 @@ class DatabaseConfig(_Section):
     )
     keep: bool = False
     bin_dir: RootPath = None
+    _url_source: str = PrivateAttr(default="database.url")
+
+    @property
+    def url_source(self) -> str:
+        """Where url came from, for messages: database.url, or the DATABASE_URL default."""
+        return self._url_source
 
     @property
     def effective_mode(self) -> Literal["ephemeral", "server", "none"]:
@@ -470,6 +477,12 @@ def _validate(
     for section in _SECTIONS:
         if data.get(section) is None:  # `coverage:` with every line commented out
             data[section] = {}
+    database = data["database"]
+    url_from_env = isinstance(database, dict) and "url" not in database
+    if url_from_env:
+        # The contract's default, `url: ${DATABASE_URL:-}`: a CI service's URL selects server
+        # mode. gate only ever creates and drops its own gate_<run id> databases there.
+        database["url"] = environ.get("DATABASE_URL") or None
     try:
         config = Config.model_validate(
             {**data, "source": path, "root": root}, context={"root": root}
@@ -480,6 +493,8 @@ def _validate(
     problems += _cross_checks(config, cwd)
     if problems:
         raise fail(problems)
+    if url_from_env and config.database.url:
+        config.database._url_source = "DATABASE_URL (the default of database.url)"
     return config
 
 

@@ -114,6 +114,7 @@ def _database_request(config: Config, options: RunOptions) -> DatabaseRequest:
     return DatabaseRequest(
         mode=mode,
         server_url=url,
+        server_url_source="--database-url" if options.database_url else database.url_source,
         scheme=database.scheme,
         export=dict(database.export),
         keep=options.keep_db or database.keep,

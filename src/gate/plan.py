@@ -18,7 +18,8 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     database = config.database
     mode = database.effective_mode
     if mode == "server":
-        yield f"database: a throwaway database on {mask_url(database.url or '')}"
+        origin = "" if database.url_source == "database.url" else f" (from {database.url_source})"
+        yield f"database: a throwaway database on {mask_url(database.url or '')}{origin}"
     elif mode == "ephemeral":
         yield "database: a private PostgreSQL server started from the local binaries"
     else:

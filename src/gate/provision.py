@@ -51,6 +51,7 @@ class DatabaseRequest:
     # migrations.checks whose results the template keeps (migration_checks.RECORDED)
     recorded_checks: tuple[str, ...] = ()
     key_scope: KeyScope = field(default_factory=KeyScope)  # the rest of the template key
+    server_url_source: str = "database.url"  # named when the URL is wrong
 
 
 @dataclass
@@ -213,7 +214,7 @@ def provision_database(
     with contextlib.ExitStack() as stack:
         if request.mode == "server":
             assert request.server_url is not None
-            server = parse_server_url(request.server_url)
+            server = parse_server_url(request.server_url, source=request.server_url_source)
             yield Provisioned(
                 address=None,
                 detail=f"server {server.host}:{server.port}",

@@ -62,7 +62,8 @@ def parse_server_url(url: str, *, source: str = "database.url") -> ServerAddress
     if scheme not in ("postgresql", "postgres"):
         raise UsageError(
             f"{source}: expected a postgresql:// URL (got {mask_url(url)!r}); "
-            "write it like postgresql://user:password@host:5432/postgres"
+            "write it like postgresql://user@host:5432/postgres (user:password@ when the role "
+            "has a password)"
         )
     try:
         port = parts.port or 5432

@@ -15,6 +15,7 @@ from gate.errors import InfraError
 from gate.redact import redact
 
 CONNECT_TIMEOUT_S = 5
+MAINTENANCE_DATABASE = "postgres"
 TEMPLATE_BUSY_WAIT_S = 5.0
 
 
@@ -26,13 +27,19 @@ def _describe(address: ServerAddress) -> str:
 def admin_connection(
     address: ServerAddress,
 ) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """Autocommit connection for CREATE/DROP DATABASE; an unreachable server fails in seconds."""
+    """Autocommit connection for CREATE/DROP DATABASE; an unreachable server fails in seconds.
+
+    The URL's database is only where gate connects to: a CI's DATABASE_URL often names the
+    app's database, which need not exist yet, so gate falls back to `postgres`.
+    """
     try:
-        connection = psycopg.connect(
-            make_conninfo("", **address.conninfo()),
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_S,
-        )
+        try:
+            connection = _connect(address)
+        except psycopg.OperationalError as exc:
+            missing = f'database "{address.database}" does not exist' in str(exc)
+            if not (missing and address.database not in ("", MAINTENANCE_DATABASE)):
+                raise
+            connection = _connect(address.with_database(MAINTENANCE_DATABASE))
     except psycopg.Error as exc:
         reason = redact(str(exc).strip(), [address.password]).splitlines()
         raise InfraError(
@@ -44,6 +51,12 @@ def admin_connection(
         yield connection
     finally:
         connection.close()
+
+
+def _connect(address: ServerAddress) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        make_conninfo("", **address.conninfo()), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+    )
 
 
 def server_version(address: ServerAddress) -> str:
