@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # Names the migration creates too; services.py recognises a duplicate email by this name.
 EMAIL_UNIQUE_INDEX = "uq_users_email_lower"
 PASSWORD_HASH_CHECK = "ck_users_password_hash_argon2id"
+MAX_EMAIL_LENGTH = 320  # RFC 5321's limit for a forward path
 
 
 class Base(DeclarativeBase):
@@ -25,7 +26,7 @@ class User(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    email: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sample_app.core.security import PasswordHasher
-from sample_app.models import EMAIL_UNIQUE_INDEX, User
+from sample_app.core.security import MAX_PASSWORD_LENGTH, PasswordHasher
+from sample_app.models import EMAIL_UNIQUE_INDEX, MAX_EMAIL_LENGTH, User
 
 
 class EmailAlreadyRegisteredError(Exception):
@@ -49,6 +49,11 @@ async def authenticate(
     session: AsyncSession, *, email: str, password: str, password_hasher: PasswordHasher
 ) -> User | None:
     """Return the user when the password matches, else None (same cost either way)."""
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        # Nobody can have registered these: answer as for an unknown email, at the same cost
+        # (argon2 is only ever handed a bounded password).
+        await to_thread.run_sync(password_hasher.verify_dummy, password[:MAX_PASSWORD_LENGTH])
+        return None
     result = await session.execute(
         select(User).where(func.lower(User.email) == normalize_email(email))
     )

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 Environment = Literal["production", "test"]
 _ENVIRONMENTS: dict[str, Environment] = {"production": "production", "test": "test"}
@@ -35,8 +36,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not self.database_url.startswith(DATABASE_URL_SCHEME):
-            raise SettingsError(
-                f"DATABASE_URL must start with {DATABASE_URL_SCHEME} (got {self.database_url!r})"
+            shown = urlsplit(self.database_url).scheme or "no scheme"
+            raise SettingsError(  # the scheme only: the rest of the URL may hold a password
+                f"DATABASE_URL must start with {DATABASE_URL_SCHEME} (got {shown}://...)"
             )
         if self.environment == "test":
             return

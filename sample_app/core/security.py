@@ -15,6 +15,8 @@ import jwt
 from argon2.exceptions import VerifyMismatchError
 
 TOKEN_ALGORITHM = "HS256"
+# Bounds the work one request can ask of argon2.
+MAX_PASSWORD_LENGTH = 1024
 
 
 class PasswordHasher:

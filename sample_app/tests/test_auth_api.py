@@ -157,6 +157,9 @@ async def test_login_returns_a_bearer_token_for_the_user(
         pytest.param("alice@example.com", "wrong password", id="wrong-password"),
         pytest.param("nobody@example.com", PASSWORD, id="unknown-email"),
         pytest.param("not-an-email", PASSWORD, id="not-an-email"),
+        # Longer than anything registration accepts: unknown, not a 422 that tells them apart.
+        pytest.param("a" * 400 + "@example.com", PASSWORD, id="over-long-email"),
+        pytest.param("alice@example.com", "p" * 5000, id="over-long-password"),
     ],
 )
 async def test_login_failures_are_401_with_one_body(

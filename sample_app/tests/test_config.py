@@ -109,3 +109,13 @@ def test_unsafe_or_invalid_environment_is_refused(environ: dict[str, str], messa
         Settings.from_env(environ)
 
     assert message in str(raised.value)
+
+
+def test_a_refused_database_url_is_not_echoed() -> None:
+    environ = {"DATABASE_URL": "postgresql://app:TopSecretPw@db/app", "SECRET_KEY": STRONG_KEY}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(environ)
+
+    assert str(raised.value) == (
+        "DATABASE_URL must start with postgresql+asyncpg:// (got postgresql://...)"
+    )

@@ -33,8 +33,10 @@ def test_dummy_verification_fails_and_reuses_one_hash() -> None:
     hasher = cheap_hasher()
 
     assert hasher.verify_dummy(PASSWORD) is False
+    first = hasher._dummy_hash
     assert hasher.verify_dummy("") is False
-    assert hasher.needs_rehash(hasher._dummy_hash) is False
+    assert hasher._dummy_hash is first  # made once, not a fresh hash per failed login
+    assert hasher.needs_rehash(first) is False
 
 
 def test_hash_made_with_other_parameters_needs_rehash() -> None:

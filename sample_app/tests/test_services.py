@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -26,6 +27,22 @@ class CountingHasher(PasswordHasher):
     def verify_dummy(self, password: str) -> bool:
         self.dummy_verifications += 1
         return super().verify_dummy(password)
+
+
+class ThreadRecordingHasher(PasswordHasher):
+    """A real hasher that records which thread each argon2 call ran in (a spy)."""
+
+    def __init__(self, **parameters: int) -> None:
+        super().__init__(**parameters)
+        self.threads: list[int] = []
+
+    def hash(self, password: str) -> str:
+        self.threads.append(threading.get_ident())
+        return super().hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.threads.append(threading.get_ident())
+        return super().verify(password_hash, password)
 
 
 class ForgetfulHasher(PasswordHasher):
@@ -153,3 +170,31 @@ async def test_get_user_finds_by_id_and_returns_none_when_absent(
 ) -> None:
     assert await services.get_user(db_session, user.id) is user
     assert await services.get_user(db_session, uuid.uuid4()) is None
+
+
+async def test_argon2_never_runs_on_the_event_loop(
+    db_session: AsyncSession, settings: Settings
+) -> None:
+    # argon2 holds the CPU by design; with cheap test parameters a call on the loop would
+    # pass unnoticed by timing, so the thread is asserted directly.
+    hasher = ThreadRecordingHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_cost,
+        parallelism=settings.argon2_parallelism,
+    )
+    loop_thread = threading.get_ident()
+    await services.create_user(
+        db_session, email="loop@example.com", password=PASSWORD, password_hasher=hasher
+    )
+    for email, password in [
+        ("loop@example.com", PASSWORD),
+        ("loop@example.com", "wrong password"),
+        ("nobody@example.com", PASSWORD),
+        ("x" * 400, PASSWORD),
+    ]:
+        await services.authenticate(
+            db_session, email=email, password=password, password_hasher=hasher
+        )
+
+    assert len(hasher.threads) >= 5
+    assert loop_thread not in hasher.threads
