@@ -22,7 +22,7 @@ from gate.database.cluster_cache import (
 )
 from gate.database.ephemeral import EphemeralServer, ephemeral_server
 from gate.database.run_as import remove_binaries_copies
-from gate.database.server import drop_database, throwaway_database
+from gate.database.server import drop_database, server_version, throwaway_database
 from gate.ledger import Ledger
 from gate.template_cache import (
     KeyScope,
@@ -215,6 +215,9 @@ def provision_database(
         if request.mode == "server":
             assert request.server_url is not None
             server = parse_server_url(request.server_url, source=request.server_url_source)
+            # Reached now, so that an unreachable server fails the provision step, not the
+            # migrate step that would otherwise connect first.
+            server_version(server)
             yield Provisioned(
                 address=None,
                 detail=f"server {server.host}:{server.port}",
