@@ -282,8 +282,18 @@ def test_uninstall_leaves_a_hook_that_is_not_gates(gate: GateRunner, repo: Repo)
     theirs.write_text("#!/bin/sh\nexit 0\n")
     result = gate("hook", "uninstall", cwd=repo.root, env=repo.env)
     assert result.code == 0
-    assert result.stdout == ".git/hooks/pre-push is not gate's hook; left it alone\n"
+    assert result.stdout == (
+        ".git/hooks/pre-push is not gate's hook; left it alone (--force moves it aside)\n"
+    )
     assert theirs.read_text() == "#!/bin/sh\nexit 0\n"
+
+    forced = gate("hook", "uninstall", "--force", cwd=repo.root, env=repo.env)
+    assert forced.code == 0, forced.output
+    assert forced.stdout == (
+        ".git/hooks/pre-push was not gate's hook; moved it to .git/hooks/pre-push.removed-by-gate\n"
+    )
+    assert not theirs.exists()
+    assert (repo.hooks / "pre-push.removed-by-gate").read_text() == "#!/bin/sh\nexit 0\n"
 
 
 def test_a_stale_chained_hook_is_refused_unless_forced(gate: GateRunner, repo: Repo) -> None:

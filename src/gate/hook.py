@@ -185,14 +185,24 @@ def install_hook(cwd: Path, *, force: bool = False, python: str | None = None) -
     return done
 
 
-def uninstall_hook(cwd: Path) -> list[str]:
-    """Remove gate's pre-push hook and put back the hook it chained, if any."""
+def uninstall_hook(cwd: Path, *, force: bool = False) -> list[str]:
+    """Remove gate's pre-push hook and put back the hook it chained, if any.
+
+    A hook that is not gate's is left alone; with force it is moved aside instead, never
+    deleted, so that a mistaken --force loses nothing.
+    """
     paths = hook_paths(cwd)
     hook, chained = paths.hook, paths.chained
     if not (hook.exists() or hook.is_symlink()):
         return [f"no pre-push hook in {_shown(hook, cwd)}; nothing to remove"]
     if not is_gate_hook(hook):
-        return [f"{_shown(hook, cwd)} is not gate's hook; left it alone"]
+        if not force:
+            return [
+                f"{_shown(hook, cwd)} is not gate's hook; left it alone (--force moves it aside)"
+            ]
+        aside = hook.with_name(hook.name + ".removed-by-gate")
+        os.replace(hook, aside)
+        return [f"{_shown(hook, cwd)} was not gate's hook; moved it to {_shown(aside, cwd)}"]
     hook.unlink()
     done = [f"removed gate's pre-push hook from {_shown(hook, cwd)}"]
     if chained.exists() or chained.is_symlink():

@@ -30,9 +30,16 @@ def install_command(
 
 
 @hook_app.command("uninstall")
-def uninstall_command() -> None:
+def uninstall_command(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Also take away a pre-push hook that is not gate's (moved aside)"
+        ),
+    ] = False,
+) -> None:
     """Remove gate's pre-push hook and put back the hook that was there before."""
     from gate.hook import uninstall_hook
 
-    for line in uninstall_hook(Path.cwd()):
+    for line in uninstall_hook(Path.cwd(), force=force):
         typer.echo(line)
