@@ -177,6 +177,19 @@ def test_config_path_that_does_not_exist(folder: Path) -> None:
             ["run", "--color", "purple"],
             "gate: --color must be auto, always or never (got 'purple')\n",
         ),
+        (
+            ["run", "--json", "-", "--coverage-xml", "-"],
+            "gate: --json and --coverage-xml both ask for stdout, which holds one report; "
+            "send all but one to a file\n",
+        ),
+        (
+            ["clean", "--older-than", "-1"],
+            "gate: --older-than must be a number of hours above 0 (got -1)\n",
+        ),
+        (
+            ["clean", "--older-than", "nan"],
+            "gate: --older-than must be a number of hours above 0 (got nan)\n",
+        ),
     ],
 )
 def test_bad_flag_values_exit_2(folder: Path, args: list[str], expected: str) -> None:

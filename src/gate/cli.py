@@ -61,9 +61,9 @@ ColorOption = Annotated[
 
 
 def _check_color(color: str) -> str:
-    if color not in ("auto", "always", "never"):
+    if color.lower() not in ("auto", "always", "never"):
         raise GateErrorExit(f"--color must be auto, always or never (got {color!r})", 2)
-    return color
+    return color.lower()
 
 
 class GateErrorExit(Exception):
@@ -120,7 +120,15 @@ def run_command(
 
     # A report written to stdout (`--json -`) owns it: the summary goes to stderr, so that
     # `gate run --json - | jq` reads one JSON document.
-    to_stdout = "-" in (json_path, junit, coverage_xml)
+    reports = {"--json": json_path, "--junit": junit, "--coverage-xml": coverage_xml}
+    on_stdout = [flag for flag, target in reports.items() if target == "-"]
+    if len(on_stdout) > 1:
+        raise GateErrorExit(
+            f"{' and '.join(on_stdout)} both ask for stdout, which holds one report; "
+            "send all but one to a file",
+            2,
+        )
+    to_stdout = bool(on_stdout)
     console = make_console(_check_color(color), sys.stderr if to_stdout else None)
     parsed_shard = None if shard is None else parse_shard(shard)
     parsed_workers: int | str | None = None
@@ -252,6 +260,11 @@ def clean_command(
     ] = False,
 ) -> None:
     """Remove databases, servers and temp folders left by runs that were killed."""
+    if older_than is not None and not older_than > 0:  # also refuses nan
+        raise GateErrorExit(
+            f"--older-than must be a number of hours above 0 (got {older_than:g})",
+            2,
+        )
     from gate.clean import clean_leftovers
     from gate.ledger import state_dir
 
