@@ -247,3 +247,32 @@ def test_check_names_the_bad_key(folder: Path) -> None:
     result = gate(folder, "check")
     assert result.returncode == 2
     assert result.stderr.startswith("gate: gate.yaml:2:12: tests.timeout: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "database: {mode: server}\n",
+            "database.mode is server but no server URL is set; set database.url in gate.yaml "
+            "(e.g. url: ${DATABASE_URL}) or pass --database-url",
+        ),
+        (
+            "database: {url: 'mysql://app:pw@db/app'}\n",
+            "database.url: expected a postgresql:// URL (got 'mysql://app:***@db/app'); write it "
+            "like postgresql://user@host:5432/postgres (user:password@ when the role has a "
+            "password)",
+        ),
+        (
+            "migrations: {command: nosuchtool upgrade}\n",
+            "migrations.command: 'nosuchtool' was not found in {root} or on PATH; install it in "
+            "the project's environment or fix migrations.command",
+        ),
+    ],
+)
+def test_check_refuses_what_run_refuses(folder: Path, content: str, message: str) -> None:
+    (folder / "gate.yaml").write_text(content)
+    result = gate(folder, "check")
+    assert result.returncode == 2
+    assert result.stdout == ""  # no half plan before the error
+    assert result.stderr == "gate: " + message.replace("{root}", str(folder.resolve())) + "\n"

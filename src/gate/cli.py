@@ -242,7 +242,8 @@ def check_command(
     from gate.plan import describe_plan
 
     console = make_console("auto")
-    for line in describe_plan(config, Path.cwd(), dict(os.environ)):
+    # Whole before printed: a problem found late must not follow half a plan.
+    for line in list(describe_plan(config, Path.cwd(), dict(os.environ))):
         console.print(line, markup=False, highlight=False)
 
 

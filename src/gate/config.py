@@ -221,6 +221,19 @@ class DatabaseConfig(_Section):
         return self.mode
 
 
+SERVER_WITHOUT_URL = (
+    "database.mode is server but no server URL is set; set database.url in gate.yaml "
+    "(e.g. url: ${DATABASE_URL}) or pass --database-url"
+)
+
+
+def missing_migration_tool(executable: str, root: Path) -> str:
+    return (
+        f"migrations.command: {executable!r} was not found in {root} "
+        "or on PATH; install it in the project's environment or fix migrations.command"
+    )
+
+
 class MigrationsConfig(_Section):
     command: Annotated[list[str] | None, BeforeValidator(_command)] = None
     checks: list[Literal["single_head", "drift", "roundtrip"]] = Field(default_factory=list)

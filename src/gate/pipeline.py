@@ -19,7 +19,13 @@ from pathlib import Path
 from rich.console import Console
 
 from gate import proc
-from gate.config import Config, find_config, load_config
+from gate.config import (
+    SERVER_WITHOUT_URL,
+    Config,
+    find_config,
+    load_config,
+    missing_migration_tool,
+)
 from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
 from gate.diff_coverage import choose_base, diff_coverage
 from gate.durations import write_durations
@@ -107,10 +113,7 @@ def _database_request(config: Config, options: RunOptions) -> DatabaseRequest:
     url = options.database_url or database.url
     mode = "server" if options.database_url else database.effective_mode
     if mode == "server" and not url:
-        raise UsageError(
-            "database.mode is server but no server URL is set; set database.url in gate.yaml "
-            "(e.g. url: ${DATABASE_URL}) or pass --database-url"
-        )
+        raise UsageError(SERVER_WITHOUT_URL)
     return DatabaseRequest(
         mode=mode,
         server_url=url,
@@ -176,10 +179,7 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
                 command, cwd=run.config.root, env=env, output_file=run_dir / "migrate.log"
             )
         except proc.CommandNotFound as exc:
-            raise UsageError(
-                f"migrations.command: {exc.executable!r} was not found in {run.config.root} "
-                "or on PATH; install it in the project's environment or fix migrations.command"
-            ) from exc
+            raise UsageError(missing_migration_tool(exc.executable, run.config.root)) from exc
         if completed.code != 0:
             step.status = "failed"  # set before output: the terminal shows failed steps' output
             step.output = run.hide(completed.output) or "(no output)"

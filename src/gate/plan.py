@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from gate.config import find_config, load_config
-from gate.interpreter import choose_python, probe
+from gate.config import SERVER_WITHOUT_URL, find_config, load_config, missing_migration_tool
+from gate.database.address import parse_server_url
+from gate.errors import UsageError
+from gate.interpreter import bin_dir_first, choose_python, probe
 from gate.redact import mask_url
 
 
@@ -18,6 +21,10 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     database = config.database
     mode = database.effective_mode
     if mode == "server":
+        # What `gate run` refuses, `gate check` refuses too, with the same words.
+        if not database.url:
+            raise UsageError(SERVER_WITHOUT_URL)
+        parse_server_url(database.url, source=database.url_source)
         origin = "" if database.url_source == "database.url" else f" (from {database.url_source})"
         yield f"database: a throwaway database on {mask_url(database.url or '')}{origin}"
     elif mode == "ephemeral":
@@ -33,6 +40,11 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
         yield f"  checks: {', '.join(config.migrations.checks)}"
     python = choose_python(config.tests.python, config.root, environ)
     interpreter = probe(python, environ, coverage=bool(config.coverage.source), root=config.root)
+    if command:
+        search_path = bin_dir_first(python, environ)["PATH"]
+        found = shutil.which(command[0], path=search_path) or (config.root / command[0]).is_file()
+        if not found:
+            raise UsageError(missing_migration_tool(command[0], config.root))
     installed = ", ".join(
         f"{name} {version}" for name, version in interpreter.packages.items() if version
     )
