@@ -23,6 +23,15 @@ def read_report(project: Project, name: str = ".gate/report.json") -> dict:
     return json.loads((project.root / name).read_text())
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its parent (pytest's parent was the killed gate)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def steps(report: dict) -> dict[str, str]:
     return {step["name"]: step["status"] for step in report["steps"]}
 
@@ -406,12 +415,21 @@ def test_leftovers_of_a_killed_run_are_removed_by_gate_clean(
     process.wait()
     ledgers = list(state_dir.glob("*.json"))
     assert len(ledgers) == 1
-    database = json.loads(ledgers[0].read_text())["databases"][0]["name"]
+    recorded = json.loads(ledgers[0].read_text())
+    database = recorded["databases"][0]["name"]
     with psycopg.connect(pg_server.with_database(database).url()) as conn:
         assert conn.execute("select current_database()").fetchone() == (database,)
+    # pytest runs in a session of its own: killing gate's group left it sleeping.
+    [test_process] = [entry["pid"] for entry in recorded["processes"]]
+    os.kill(test_process, 0)
     result = gate("clean", cwd=small_app.root)
     assert result.code == 0, result.output
     assert f"removed database {database}" in result.stdout
+    assert f"test process {test_process} (stopped)" in result.stdout
+    deadline = time.monotonic() + 10
+    while _running(test_process) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(test_process)
     assert list(state_dir.glob("*.json")) == []
     # a second clean finds nothing, and never touches what is not in a ledger
     assert gate("clean", cwd=small_app.root).stdout.strip() == "nothing to clean"

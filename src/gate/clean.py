@@ -67,6 +67,17 @@ def _stop_server(entry: dict[str, object]) -> bool:
     return found
 
 
+def _stop_test_process(entry: dict[str, object]) -> bool:
+    """Kill the test process's group (pytest and its xdist workers) if it is still the one
+    the run started; False when it was already gone."""
+    pid = entry.get("pid")
+    if not isinstance(pid, int) or not _alive(pid, entry.get("pid_start")):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)  # started in a session of its own: pgid == pid
+    return True
+
+
 def clean_leftovers(directory: Path, *, older_than_s: float | None = None) -> CleanReport:
     report = CleanReport()
     for path in sorted(directory.glob("*.json")):
@@ -79,6 +90,11 @@ def clean_leftovers(directory: Path, *, older_than_s: float | None = None) -> Cl
         if _alive(ledger.pid, ledger.pid_start) and ledger.pid != os.getpid() and not stale:
             report.kept.append(f"run {ledger.run_id} (pid {ledger.pid} is still running)")
             continue
+        for process in list(ledger.processes):
+            # First: its connections would keep the run's databases from being dropped.
+            if _stop_test_process(process):
+                report.removed.append(f"test process {process['pid']} (stopped)")
+            ledger.forget_process(int(process["pid"]))
         for database in list(ledger.databases):
             where = f"database {database['name']} on {mask_url(database['url'])}"
             try:

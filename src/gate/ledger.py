@@ -58,6 +58,8 @@ class Ledger:
     databases: list[dict[str, str]] = field(default_factory=list)  # {"url": ..., "name": ...}
     servers: list[dict[str, Any]] = field(default_factory=list)  # {"base_dir", "pid"}
     folders: list[str] = field(default_factory=list)
+    # The test process (its own process group): killed with the run, it would go on running.
+    processes: list[dict[str, Any]] = field(default_factory=list)  # {"pid", "pid_start"}
 
     def __post_init__(self) -> None:
         if self.pid_start is None and self.pid == os.getpid():
@@ -73,6 +75,7 @@ class Ledger:
             "databases": self.databases,
             "servers": self.servers,
             "folders": self.folders,
+            "processes": self.processes,
         }
         temp = self.path.with_suffix(".tmp")
         # The file may hold a server URL with its password: readable by this user only.
@@ -88,6 +91,14 @@ class Ledger:
     def add_server(self, base_dir: Path, pid: int | None) -> None:
         start = None if pid is None else process_start(pid)
         self.servers.append({"base_dir": str(base_dir), "pid": pid, "pid_start": start})
+        self.save()
+
+    def add_process(self, pid: int) -> None:
+        self.processes.append({"pid": pid, "pid_start": process_start(pid)})
+        self.save()
+
+    def forget_process(self, pid: int) -> None:
+        self.processes = [p for p in self.processes if p["pid"] != pid]
         self.save()
 
     def add_folder(self, folder: Path) -> None:
@@ -108,7 +119,7 @@ class Ledger:
 
     @property
     def empty(self) -> bool:
-        return not (self.databases or self.servers or self.folders)
+        return not (self.databases or self.servers or self.folders or self.processes)
 
     def discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -126,6 +137,7 @@ class Ledger:
             databases=list(data.get("databases", [])),
             servers=list(data.get("servers", [])),
             folders=list(data.get("folders", [])),
+            processes=list(data.get("processes", [])),
         )
 
 

@@ -526,6 +526,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
     ledger = stack.enter_context(run_ledger(outcome.run_id, state_dir(dict(options.environ))))
+    stack.enter_context(proc.recording(ledger.add_process, ledger.forget_process))
     ledger.add_folder(run_dir)
     stack.callback(ledger.forget_folder, run_dir)
     stack.callback(shutil.rmtree, run_dir, True)

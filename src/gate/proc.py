@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,22 @@ def _kill_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+# Who is told of each process run() starts and ends: the run's ledger, so that `gate clean`
+# can stop a test process that a `kill -9` of gate left running.
+_recorders: list[tuple[Callable[[int], None], Callable[[int], None]]] = []
+
+
+@contextlib.contextmanager
+def recording(started: Callable[[int], None], ended: Callable[[int], None]) -> Iterator[None]:
+    """While inside, run() reports the pid of every process it starts, and its end."""
+    entry = (started, ended)
+    _recorders.append(entry)
+    try:
+        yield
+    finally:
+        _recorders.remove(entry)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -87,6 +103,8 @@ def run(
             raise InfraError(f"cannot execute {argv[0]}: {exc.strerror}") from exc
         timed_out = stopped = False
         try:
+            for on_start, _ in _recorders:
+                on_start(process.pid)
             while True:
                 try:
                     process.wait(timeout=tick_s)
@@ -102,6 +120,8 @@ def run(
         finally:
             # Also on KeyboardInterrupt and on errors raised by on_tick.
             stop_group(process)
+            for _, on_end in _recorders:
+                on_end(process.pid)
     text = output_file.read_text(encoding="utf-8", errors="replace")
     return Completed(tuple(argv), process.returncode, text, timed_out, stopped)
 
