@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -276,3 +277,10 @@ def test_check_refuses_what_run_refuses(folder: Path, content: str, message: str
     assert result.returncode == 2
     assert result.stdout == ""  # no half plan before the error
     assert result.stderr == "gate: " + message.replace("{root}", str(folder.resolve())) + "\n"
+
+
+def test_a_fifo_as_config_is_refused_not_read(folder: Path) -> None:
+    os.mkfifo(folder / "pipe.yaml")
+    result = gate(folder, "check", "-c", "pipe.yaml")  # a read would block until the timeout
+    assert result.returncode == 2
+    assert result.stderr == "gate: pipe.yaml: is not a regular file; pass the config file itself\n"

@@ -368,6 +368,9 @@ def _read_text(path: Path, display: str) -> str:
             f"{display}: is a folder, not a config file; "
             f"pass the file itself, e.g. -c {Path(display) / 'gate.yaml'}"
         )
+    if path.exists() and not path.is_file():
+        # A FIFO or a device would block the read, or never end it.
+        raise ConfigError(f"{display}: is not a regular file; pass the config file itself")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
