@@ -25,6 +25,21 @@ REPO = Path(__file__).resolve().parents[1]
 SERVER_ENV = "GATE_TEST_SERVER_URL"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Bytecode for every Python the tests start, kept in one folder for the session.
+
+    With PYTHONDONTWRITEBYTECODE set (as on this machine) every gate run and every pytest
+    it starts compiled pytest, SQLAlchemy, FastAPI... from source again: about half a
+    second each. A pycache prefix keeps the bytecode out of the projects and venvs, which
+    look as they did: nothing a run sees changes but how fast it imports."""
+    folder = tmp_path_factory.mktemp("pycache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        patch.setenv("PYTHONPYCACHEPREFIX", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[ServerAddress]:
     """A PostgreSQL server for server-mode tests: $GATE_TEST_SERVER_URL, else one gate starts."""
