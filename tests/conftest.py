@@ -19,6 +19,7 @@ import pytest
 
 from gate.database.address import ServerAddress, parse_server_url
 from gate.database.binaries import find_binaries
+from gate.database.cluster_cache import cluster_cache_dir
 from gate.database.ephemeral import ephemeral_server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,13 +42,19 @@ def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[ServerAddress]:
-    """A PostgreSQL server for server-mode tests: $GATE_TEST_SERVER_URL, else one gate starts."""
+def pg_server(gate_cache: Path) -> Iterator[ServerAddress]:
+    """A PostgreSQL server for server-mode tests: $GATE_TEST_SERVER_URL, else one gate starts.
+
+    Under pytest-xdist only the first worker takes $GATE_TEST_SERVER_URL; every other worker
+    starts a server of its own. The guards compare a server's databases and templates before
+    and after a test, so no two workers may share one. The server's cluster goes into the
+    session's gate cache, so the first private server a `gate run` starts is a warm one."""
     url = os.environ.get(SERVER_ENV)
-    if url:
+    if url and os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":
         yield parse_server_url(url)
         return
-    with ephemeral_server(find_binaries()) as server:
+    cache = cluster_cache_dir({"GATE_CACHE_DIR": str(gate_cache)})
+    with ephemeral_server(find_binaries(), cache=cache) as server:
         yield server.address
 
 
