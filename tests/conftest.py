@@ -3,6 +3,7 @@ guards that fail a test which leaves a database, a server or a temp folder behin
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -24,6 +25,40 @@ from gate.database.ephemeral import ephemeral_server
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_ENV = "GATE_TEST_SERVER_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "alone: under pytest-xdist, run while no other worker runs a test (the run's verdict"
+        " depends on how long event-loop callbacks take, which a busy machine stretches)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def xdist_turn(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Under pytest-xdist, a test marked `alone` waits until no other worker runs a test, and
+    no worker starts one until it is done; other tests run side by side as usual.
+
+    A readers-writer lock over two files in the run's base temp folder, which all workers
+    of one run share: a test takes `running` shared, an `alone` test takes it exclusive. The
+    turnstile keeps an `alone` test that waits from being overtaken by new shared takers."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    alone = request.node.get_closest_marker("alone") is not None
+    folder = tmp_path_factory.getbasetemp().parent
+    with (
+        (folder / "turnstile.lock").open("a") as turnstile,
+        (folder / "running.lock").open("a") as running,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(running, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield  # closing the files releases both locks
 
 
 @pytest.fixture(scope="session", autouse=True)
