@@ -3,6 +3,7 @@ guards that fail a test which leaves a database, a server or a temp folder behin
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -35,6 +36,21 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def run_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base temp folder of the whole run: under pytest-xdist the one every worker's own
+    base temp folder is in, else the session's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+@contextlib.contextmanager
+def run_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """Held by one worker of the run at a time: for what the first one builds and all use."""
+    with (run_temp(tmp_path_factory) / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def xdist_turn(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -49,7 +65,7 @@ def xdist_turn(
         yield
         return
     alone = request.node.get_closest_marker("alone") is not None
-    folder = tmp_path_factory.getbasetemp().parent
+    folder = run_temp(tmp_path_factory)
     with (
         (folder / "turnstile.lock").open("a") as turnstile,
         (folder / "running.lock").open("a") as running,
@@ -63,13 +79,15 @@ def xdist_turn(
 
 @pytest.fixture(scope="session", autouse=True)
 def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Bytecode for every Python the tests start, kept in one folder for the session.
+    """Bytecode for every Python the tests start, kept in one folder for the run.
 
     With PYTHONDONTWRITEBYTECODE set (as on this machine) every gate run and every pytest
     it starts compiled pytest, SQLAlchemy, FastAPI... from source again: about half a
     second each. A pycache prefix keeps the bytecode out of the projects and venvs, which
-    look as they did: nothing a run sees changes but how fast it imports."""
-    folder = tmp_path_factory.mktemp("pycache")
+    look as they did: nothing a run sees changes but how fast it imports. xdist workers
+    share the folder; Python writes each file whole (under a temp name, then renamed)."""
+    folder = run_temp(tmp_path_factory) / "pycache"
+    folder.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
         patch.setenv("PYTHONPYCACHEPREFIX", str(folder))
