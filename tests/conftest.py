@@ -51,21 +51,20 @@ def run_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[No
         yield
 
 
-@pytest.fixture(autouse=True)
-def xdist_turn(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     """Under pytest-xdist, a test marked `alone` waits until no other worker runs a test, and
     no worker starts one until it is done; other tests run side by side as usual.
 
     A readers-writer lock over two files in the run's base temp folder, which all workers
     of one run share: a test takes `running` shared, an `alone` test takes it exclusive. The
-    turnstile keeps an `alone` test that waits from being overtaken by new shared takers."""
+    turnstile keeps an `alone` test that waits from being overtaken by new shared takers.
+    Held around the whole protocol, so that the session and module fixtures a test sets up
+    or tears down (venvs, servers) do not run beside an `alone` test either."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    alone = request.node.get_closest_marker("alone") is not None
-    folder = run_temp(tmp_path_factory)
+        return (yield)
+    alone = item.get_closest_marker("alone") is not None
+    folder = Path(item.config.option.basetemp).parent  # xdist: <run's basetemp>/<worker>
     with (
         (folder / "turnstile.lock").open("a") as turnstile,
         (folder / "running.lock").open("a") as running,
@@ -74,7 +73,7 @@ def xdist_turn(
         fcntl.flock(running, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
         if not alone:
             fcntl.flock(turnstile, fcntl.LOCK_UN)
-        yield  # closing the files releases both locks
+        return (yield)  # closing the files releases both locks
 
 
 @pytest.fixture(scope="session", autouse=True)
