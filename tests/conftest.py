@@ -3,6 +3,8 @@ guards that fail a test which leaves a database, a server or a temp folder behin
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -19,20 +21,92 @@ import pytest
 
 from gate.database.address import ServerAddress, parse_server_url
 from gate.database.binaries import find_binaries
+from gate.database.cluster_cache import cluster_cache_dir
 from gate.database.ephemeral import ephemeral_server
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_ENV = "GATE_TEST_SERVER_URL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "alone: under pytest-xdist, run while no other worker runs a test (the run's verdict"
+        " depends on how long event-loop callbacks take, which a busy machine stretches)",
+    )
+
+
+def run_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base temp folder of the whole run: under pytest-xdist the one every worker's own
+    base temp folder is in, else the session's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+@contextlib.contextmanager
+def run_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """Held by one worker of the run at a time: for what the first one builds and all use."""
+    with (run_temp(tmp_path_factory) / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Under pytest-xdist, a test marked `alone` waits until no other worker runs a test, and
+    no worker starts one until it is done; other tests run side by side as usual.
+
+    A readers-writer lock over two files in the run's base temp folder, which all workers
+    of one run share: a test takes `running` shared, an `alone` test takes it exclusive. The
+    turnstile keeps an `alone` test that waits from being overtaken by new shared takers.
+    Held around the whole protocol, so that the session and module fixtures a test sets up
+    or tears down (venvs, servers) do not run beside an `alone` test either."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return (yield)
+    alone = item.get_closest_marker("alone") is not None
+    folder = Path(item.config.option.basetemp).parent  # xdist: <run's basetemp>/<worker>
+    with (
+        (folder / "turnstile.lock").open("a") as turnstile,
+        (folder / "running.lock").open("a") as running,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(running, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        return (yield)  # closing the files releases both locks
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Bytecode for every Python the tests start, kept in one folder for the run.
+
+    With PYTHONDONTWRITEBYTECODE set (as on this machine) every gate run and every pytest
+    it starts compiled pytest, SQLAlchemy, FastAPI... from source again: about half a
+    second each. A pycache prefix keeps the bytecode out of the projects and venvs, which
+    look as they did: nothing a run sees changes but how fast it imports. xdist workers
+    share the folder; Python writes each file whole (under a temp name, then renamed)."""
+    folder = run_temp(tmp_path_factory) / "pycache"
+    folder.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        patch.setenv("PYTHONPYCACHEPREFIX", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[ServerAddress]:
-    """A PostgreSQL server for server-mode tests: $GATE_TEST_SERVER_URL, else one gate starts."""
+def pg_server(gate_cache: Path) -> Iterator[ServerAddress]:
+    """A PostgreSQL server for server-mode tests: $GATE_TEST_SERVER_URL, else one gate starts.
+
+    Under pytest-xdist only the first worker takes $GATE_TEST_SERVER_URL; every other worker
+    starts a server of its own. The guards compare a server's databases and templates before
+    and after a test, so no two workers may share one. The server's cluster goes into the
+    session's gate cache, so the first private server a `gate run` starts is a warm one."""
     url = os.environ.get(SERVER_ENV)
-    if url:
+    if url and os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":
         yield parse_server_url(url)
         return
-    with ephemeral_server(find_binaries()) as server:
+    cache = cluster_cache_dir({"GATE_CACHE_DIR": str(gate_cache)})
+    with ephemeral_server(find_binaries(), cache=cache) as server:
         yield server.address
 
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from gate.database.address import ServerAddress
-from tests.conftest import REPO, GateResult, GateRunner
+from tests.conftest import REPO, GateResult, GateRunner, run_lock, run_temp
 from tests.test_other_interpreters import find_python
 
 DOC = REPO / "docs" / "any-project.md"
@@ -109,15 +109,19 @@ def test_the_page_has_the_five_shapes() -> None:
 
 
 class Venvs:
-    """One venv per shape for the session, made the way the page says."""
+    """One venv per shape for the run, made the way the page says; under pytest-xdist the
+    first worker that needs one makes it, the others wait for it and use it too."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
         self.folder = folder
-        self.made: dict[str, Path] = {}
+        self.tmp_path_factory = tmp_path_factory
 
     def get(self, shape: Shape) -> Path:
-        if shape.name not in self.made:
-            venv = self.folder / shape.name
+        venv = self.folder / shape.name
+        made = self.folder / f"{shape.name}.made"
+        with run_lock(self.tmp_path_factory, f"venv-{shape.name}"):
+            if made.exists():
+                return venv
             python = find_python(shape.python)
             if shape.maker == "uv":
                 subprocess.run(["uv", "venv", "-q", "-p", python, str(venv)], check=True)
@@ -128,13 +132,15 @@ class Venvs:
                  *shape.packages],
                 check=True,
             )  # fmt: skip
-            self.made[shape.name] = venv
-        return self.made[shape.name]
+            made.touch()
+        return venv
 
 
 @pytest.fixture(scope="session")
 def venvs(tmp_path_factory: pytest.TempPathFactory) -> Venvs:
-    return Venvs(tmp_path_factory.mktemp("shape-venvs"))
+    folder = run_temp(tmp_path_factory) / "shape-venvs"
+    folder.mkdir(exist_ok=True)
+    return Venvs(folder, tmp_path_factory)
 
 
 @dataclass

@@ -354,7 +354,7 @@ def test_diff_coverage_judges_exactly_the_pushed_commits(gate: GateRunner, repo:
         "gate.yaml",
         """
         database: {mode: none}
-        coverage: {source: [pkg], diff: {base: first-release, fail_under: 100}}
+        coverage: {source: [pkg], fail_under: 0, diff: {base: first-release, fail_under: 100}}
         blocking: {mode: off}
         """,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -413,23 +414,34 @@ def test_leftovers_of_a_killed_run_are_removed_by_gate_clean(
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # no teardown can run
     process.wait()
-    ledgers = list(state_dir.glob("*.json"))
-    assert len(ledgers) == 1
-    recorded = json.loads(ledgers[0].read_text())
-    database = recorded["databases"][0]["name"]
-    with psycopg.connect(pg_server.with_database(database).url()) as conn:
-        assert conn.execute("select current_database()").fetchone() == (database,)
-    # pytest runs in a session of its own: killing gate's group left it sleeping.
-    [test_process] = [entry["pid"] for entry in recorded["processes"]]
-    os.kill(test_process, 0)
-    result = gate("clean", cwd=small_app.root)
-    assert result.code == 0, result.output
-    assert f"removed database {database}" in result.stdout
-    assert f"test process {test_process} (stopped)" in result.stdout
-    deadline = time.monotonic() + 10
-    while _running(test_process) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _running(test_process)
-    assert list(state_dir.glob("*.json")) == []
-    # a second clean finds nothing, and never touches what is not in a ledger
-    assert gate("clean", cwd=small_app.root).stdout.strip() == "nothing to clean"
+    try:
+        ledgers = list(state_dir.glob("*.json"))
+        assert len(ledgers) == 1
+        recorded = json.loads(ledgers[0].read_text())
+        database = recorded["databases"][0]["name"]
+        with psycopg.connect(pg_server.with_database(database).url()) as conn:
+            assert conn.execute("select current_database()").fetchone() == (database,)
+        # pytest runs in a session of its own: killing gate's group left it sleeping.
+        [test_process] = [entry["pid"] for entry in recorded["processes"]]
+        os.kill(test_process, 0)
+        result = gate("clean", cwd=small_app.root)
+        assert result.code == 0, result.output
+        assert f"removed database {database}" in result.stdout
+        assert f"test process {test_process} (stopped)" in result.stdout
+        deadline = time.monotonic() + 10
+        while _running(test_process) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(test_process)
+        assert list(state_dir.glob("*.json")) == []
+        # a second clean finds nothing, and never touches what is not in a ledger
+        assert gate("clean", cwd=small_app.root).stdout.strip() == "nothing to clean"
+    finally:
+        end_processes_in(small_app.root)
+
+
+def end_processes_in(folder: Path) -> None:
+    """What a killed gate started in a session of its own (its pytest) runs on: end it."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):  # not ours to read, or gone meanwhile
+            if entry.name.isdigit() and (entry / "cwd").readlink() == folder.resolve():
+                os.kill(int(entry.name), signal.SIGKILL)
