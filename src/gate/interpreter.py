@@ -12,9 +12,15 @@ from pathlib import Path
 from gate import proc
 from gate.errors import InfraError, UsageError
 
-# Runs inside the project's interpreter: standard library only, Python 3.9 syntax.
+# Runs inside the project's interpreter: standard library only. The first lines parse and run
+# on any Python, 2.7 included, so that an old one says its version instead of a traceback.
+_MARK = "gate-probe "
 _PROBE = """
-import importlib.util, json, sys
+import sys
+print("gate-probe %d.%d.%d" % tuple(sys.version_info[:3]))
+if sys.version_info < (3, 9):
+    sys.exit(0)
+import importlib.util, json
 def version(name):
     try:
         from importlib.metadata import version as v
@@ -57,6 +63,15 @@ def choose_python(setting: str, root: Path, environ: Mapping[str, str]) -> Path:
                 f"tests.python: {setting} does not exist; point it at the interpreter that runs "
                 "your tests (e.g. .venv/bin/python) or use auto"
             )
+        if path.is_dir():
+            inside = path / "bin" / "python"
+            hint = (
+                f"{inside}" if inside.exists() else "the python inside it (e.g. .venv/bin/python)"
+            )
+            raise UsageError(
+                f"tests.python: {setting} is a folder, not an interpreter; point it at {hint} "
+                "or use auto"
+            )
         return path
     active = environ.get("VIRTUAL_ENV")
     if active and (Path(active) / "bin" / "python").exists():
@@ -78,16 +93,35 @@ def probe(
         result = proc.capture([str(python), "-c", _PROBE], env=environ, timeout_s=60)
     except proc.CommandNotFound as exc:
         raise InfraError(f"the test interpreter {python} could not be started") from exc
+    except proc.CommandNotRunnable as exc:
+        raise UsageError(
+            f"tests.python: {python} cannot be executed ({exc.reason}); point it at the "
+            "Python 3.9+ interpreter that runs your tests (e.g. .venv/bin/python) or use auto"
+        ) from exc
+    lines = result.output.strip().splitlines()
+    marks = [line for line in lines if line.startswith(_MARK)]
+    if not marks:
+        answered = lines[-1][:200] if lines else "nothing"
+        raise UsageError(
+            f"tests.python: {python} is not a Python interpreter (asked for its version it "
+            f"exited {result.code} and answered: {answered}); point it at the Python 3.9+ "
+            "interpreter that runs your tests (e.g. .venv/bin/python) or use auto"
+        )
+    python_version = marks[0][len(_MARK) :].strip()
+    if tuple(int(n) for n in python_version.split(".")[:2]) < MIN_PYTHON:
+        raise UsageError(
+            f"tests.python: {python} is Python {python_version}; gate needs 3.9 or newer; "
+            "point it at a newer interpreter (e.g. a venv made with `uv venv -p 3.12`)"
+        )
     if result.code != 0:
         raise InfraError(f"the test interpreter {python} failed to start:\n{result.output[-1500:]}")
-    facts = json.loads(result.output.strip().splitlines()[-1])
-    interpreter = Interpreter(python, facts["python"], facts["packages"])
-    version = tuple(int(n) for n in interpreter.python_version.split(".")[:2])
-    if version < MIN_PYTHON:
-        raise UsageError(
-            f"tests.python: {python} is Python {interpreter.python_version}; "
-            "gate needs 3.9 or newer"
-        )
+    try:
+        facts = json.loads(lines[-1])
+    except ValueError as exc:  # a sitecustomize that prints after the probe, say
+        raise InfraError(
+            f"the test interpreter {python} gave an unreadable answer:\n{result.output[-1500:]}"
+        ) from exc
+    interpreter = Interpreter(python, python_version, facts["packages"])
     needed = ("pytest", "coverage") if coverage else ("pytest",)
     missing = [name for name in needed if not interpreter.has(name)]
     if missing:

@@ -38,6 +38,7 @@ from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
 from gate.redact import redact
 from gate.reporters.ci import write_ci_outputs
+from gate.reporters.destinations import check_destinations, writable
 from gate.reporters.json_report import render_json
 from gate.reporters.junit import render_junit
 from gate.reporters.live import LiveProgress
@@ -345,6 +346,27 @@ def _save_shard(run: _Run, shard: Shard, tests_dir: Path) -> None:
     )
 
 
+def _report_destinations(run: _Run) -> list[tuple[str, Path | str, bool]]:
+    """(flag or key, path, is a folder) of every report this run writes."""
+    options, reports = run.options, run.config.reports if run.config else None
+    chosen = [
+        ("--json", options.json_path, "reports.json", reports and reports.json),
+        ("--junit", options.junit_path, "reports.junit", reports and reports.junit),
+        ("--coverage-xml", options.coverage_xml_path, "reports.coverage_xml",
+         reports and reports.coverage_xml),
+        ("", None, "reports.markdown", reports and reports.markdown),
+    ]  # fmt: skip
+    targets: list[tuple[str, Path | str, bool]] = []
+    for flag, given, key, configured in chosen:
+        if given is not None:
+            targets.append((flag, _resolve(given, run), False))
+        elif configured:
+            targets.append((key, configured, False))
+    if reports is not None and reports.html is not None:
+        targets.append(("reports.html", reports.html, True))
+    return targets
+
+
 def _resolve(path: str | Path, run: _Run) -> Path:
     candidate = Path(path)
     return candidate if candidate.is_absolute() else run.options.cwd / candidate
@@ -406,6 +428,8 @@ def _write_reports(run: _Run) -> None:
         written = []
         for target, kind in targets:
             path = target if str(target) == "-" else _resolve(target, run)
+            if run.outcome.error is not None and not writable(path):
+                continue  # the error already says so (see check_destinations)
             if kind == "json":
                 step.status = "ok"  # the JSON report describes itself as written
                 text = render_json(run.outcome)
@@ -518,6 +542,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
             ),
         )
         plan_checks(config.migrations.checks, config.migrations.command, request.mode)
+        check_destinations(_report_destinations(run))
         python = choose_python(config.tests.python, config.root, options.environ)
         run.interpreter = probe(
             python, options.environ, coverage=bool(config.coverage.source), root=config.root

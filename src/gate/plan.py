@@ -11,6 +11,7 @@ from gate.database.address import parse_server_url
 from gate.errors import UsageError
 from gate.interpreter import bin_dir_first, choose_python, probe
 from gate.redact import mask_url
+from gate.reporters.destinations import check_destinations
 
 
 def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) -> Iterator[str]:
@@ -71,4 +72,5 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     for name in ("json", "junit", "coverage_xml", "html", "markdown"):
         target = getattr(reports, name)
         if target is not None:
+            check_destinations([(f"reports.{name}", target, name == "html")])
             yield f"report {name}: {target}"

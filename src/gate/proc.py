@@ -36,6 +36,20 @@ class CommandNotFound(InfraError):
         self.executable = executable
 
 
+class CommandNotRunnable(InfraError):
+    """The executable exists but the system refuses to run it (not executable, a folder, not
+    a program); callers decide whether that is a usage or an infra error."""
+
+    def __init__(self, executable: str, reason: str) -> None:
+        super().__init__(f"cannot execute {executable}: {reason}")
+        self.executable = executable
+        self.reason = reason
+
+
+def _not_runnable(executable: str, exc: OSError) -> CommandNotRunnable:
+    return CommandNotRunnable(executable, exc.strerror or str(exc))
+
+
 def stop_group(process: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE_S) -> None:
     """Terminate a process started in a new session; kill its whole group if it lingers."""
     if process.poll() is not None:
@@ -99,8 +113,8 @@ def run(
             )
         except FileNotFoundError as exc:
             raise CommandNotFound(argv[0]) from exc
-        except PermissionError as exc:
-            raise InfraError(f"cannot execute {argv[0]}: {exc.strerror}") from exc
+        except OSError as exc:  # permission denied, a folder, exec format error
+            raise _not_runnable(argv[0], exc) from exc
         timed_out = stopped = False
         try:
             for on_start, _ in _recorders:
@@ -143,5 +157,7 @@ def capture(
         raise CommandNotFound(argv[0]) from exc
     except subprocess.TimeoutExpired as exc:
         raise InfraError(f"{argv[0]} did not answer within {timeout_s:g}s") from exc
+    except OSError as exc:  # permission denied, a folder, exec format error
+        raise _not_runnable(argv[0], exc) from exc
     output = (result.stdout + result.stderr).decode("utf-8", errors="replace")
     return Completed(tuple(argv), result.returncode, output)
