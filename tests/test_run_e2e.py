@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from gate.database.address import ServerAddress
+from gate.testrun import WATCHDOG_GRACE_S
 from tests.conftest import GateRunner, Project
 
 STEP_ORDER = ["config", "provision", "migrate", "test", "evaluate", "report", "teardown"]
@@ -187,6 +188,50 @@ def test_test_hanging_in_c_is_stopped_and_named(gate: GateRunner, small_app: Pro
     junit = (small_app.root / ".gate/junit.xml").read_text()
     assert 'name="test_hangs_in_c"' in junit
     assert report["tests"]["passed"] >= 1  # what finished is still reported
+
+
+def test_slow_collection_is_not_charged_to_the_first_test(
+    gate: GateRunner, small_app: Project
+) -> None:
+    # Heavy imports (or a big suite's collection) take longer than tests.timeout plus gate's
+    # watchdog grace; no test runs long, so none may be blamed.
+    collection_s = WATCHDOG_GRACE_S + 3
+    small_app.write(
+        "tests/test_zz_heavy_import.py",
+        f"""
+        import time
+
+        time.sleep({collection_s})  # stands in for imports that take this long
+
+
+        def test_quick():
+            assert True
+        """,
+    )
+    small_app.write(
+        "tests/test_aa_first.py",
+        """
+        import time
+
+
+        def test_takes_a_moment():
+            time.sleep(0.5)  # well inside tests.timeout, long enough to be seen running
+        """,
+    )
+    small_app.write(
+        "gate.yaml",
+        """
+        database: {scheme: postgresql}
+        coverage: {source: [app], fail_under: 100}
+        tests: {timeout: 1}
+        """,
+    )
+    result = gate("run", cwd=small_app.root)
+    assert result.code == 0, result.output
+    report = read_report(small_app)
+    assert report["tests"]["failed"] == report["tests"]["errors"] == 0
+    assert report["tests"]["passed"] == 4
+    assert report["duration_s"] > collection_s
 
 
 def test_python_level_hang_is_stopped_and_the_run_goes_on(

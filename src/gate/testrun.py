@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gate import proc
 from gate.inprocess import HARD_STOP_GRACE_S, PLUGIN_NAME, PLUGIN_PATH
@@ -115,7 +116,9 @@ def run_tests(
     live = ResultsBuilder()
     follower = _Follower(plan.run_dir / "events-main.jsonl", live)
     started = time.monotonic()
-    last_change = [started, -1]
+    # When the test now running was first seen running: start-up and collection, however
+    # long, never count against a test.
+    current: list[Any] = [None, started]
     killed: list[str] = []
 
     def tick() -> bool:
@@ -125,10 +128,15 @@ def run_tests(
             on_progress(results, time.monotonic() - started)
         if plan.timeout_s <= 0 or plan.workers != 1:
             return False  # with workers, xdist replaces a worker that its hard stop ended
-        if results.done != last_change[1]:
-            last_change[:] = [time.monotonic(), results.done]
         running = results.running
-        if running and time.monotonic() - last_change[0] > plan.timeout_s + WATCHDOG_GRACE_S:
+        now = time.monotonic()
+        if not running:
+            current[:] = [None, now]
+            return False
+        key = (results.done, running[0].nodeid)
+        if key != current[0]:
+            current[:] = [key, now]
+        if now - current[1] > plan.timeout_s + WATCHDOG_GRACE_S:
             killed.append(f"gate stopped the test process: {running[0].nodeid} hung")
             return True
         return False
