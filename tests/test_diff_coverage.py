@@ -199,23 +199,32 @@ def test_a_shallow_clone_says_how_to_fetch_the_base_and_following_it_works(
     # what actions/checkout does by default: one commit of the branch being built
     repo.git("clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo.remote}",
              str(shallow.root))  # fmt: skip
-    first = gate("run", cwd=shallow.root)
-    assert first.code == 1, first.output
-    message = diff_check(shallow.root)["message"]
+    # Refused before anything is provisioned or tested: nothing could be judged.
+    for command in ("check", "run"):
+        first = gate(command, cwd=shallow.root)
+        assert first.code == 2, first.output
+    message = report(shallow.root)["error"]
+    assert [s["name"] for s in report(shallow.root)["steps"] if s["status"] != "skipped"] == [
+        "config",
+        "report",
+        "teardown",
+    ]
     assert message == (
         "coverage.diff: the base 'origin/main' (from coverage.diff.base) is not available in "
         "this shallow clone; fetch it with `git fetch origin main:refs/remotes/origin/main` (or "
         "`git fetch --unshallow`), or in GitHub Actions, check out with `fetch-depth: 0` "
         "(actions/checkout); or pass --base REF"
     )
-    assert message in first.stdout  # shown to the user, not only written to the report
+    assert first.stderr == f"gate: {message}\n"  # shown to the user in one paragraph
     # Do what each message says until the changed lines can be judged.
     for _ in range(3):
         shallow.git(*backticked_command(message)[1:])
         again = gate("run", cwd=shallow.root)
+        if again.code == 2:
+            message = report(shallow.root)["error"]
+            continue
         message = diff_check(shallow.root)["message"]
-        if not message.startswith("coverage.diff:"):
-            break
+        break
     assert message == (
         "diff coverage 75% of 4 changed line(s) since origin/main is below the 80% floor; "
         f"uncovered: {UNCOVERED}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gate import proc
 from gate.coverage_data import CoverageResult
+from gate.errors import UsageError
 
 #: Set by gate's pre-push hook to `<remote sha>..<local sha>`; empty for a new branch.
 PUSH_RANGE_ENV = "GATE_PUSH_RANGE"
@@ -177,6 +178,15 @@ def _resolve_base(root: Path, env: Mapping[str, str], base: DiffBase) -> str:
             "coverage.diff.base or --base to the branch this work started from"
         )
     return merge_base.output.split()[0]
+
+
+def require_base(root: Path, env: Mapping[str, str], base: DiffBase) -> None:
+    """Before a run: a base that cannot be resolved is a usage error, found in seconds rather
+    than after the whole test run."""
+    try:
+        _resolve_base(root, env, base)
+    except DiffBaseError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def changed_lines(

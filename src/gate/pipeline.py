@@ -27,7 +27,7 @@ from gate.config import (
     missing_migration_tool,
 )
 from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
-from gate.diff_coverage import choose_base, diff_coverage
+from gate.diff_coverage import choose_base, diff_coverage, require_base
 from gate.durations import write_durations
 from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
@@ -543,6 +543,9 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         )
         plan_checks(config.migrations.checks, config.migrations.command, request.mode)
         check_destinations(_report_destinations(run))
+        if config.coverage.source and config.coverage.diff is not None:
+            base = choose_base(config.coverage.diff.base, options.base, options.environ)
+            require_base(config.root, options.environ, base)
         python = choose_python(config.tests.python, config.root, options.environ)
         run.interpreter = probe(
             python, options.environ, coverage=bool(config.coverage.source), root=config.root

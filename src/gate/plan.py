@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gate.config import SERVER_WITHOUT_URL, find_config, load_config, missing_migration_tool
 from gate.database.address import parse_server_url
+from gate.diff_coverage import choose_base, require_base
 from gate.errors import UsageError
 from gate.interpreter import bin_dir_first, choose_python, probe
 from gate.redact import mask_url
@@ -61,6 +62,7 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
         )
         diff = coverage.diff
         if diff is not None:
+            require_base(config.root, environ, choose_base(diff.base, None, environ))
             yield (
                 f"  diff coverage: lines changed since {diff.base}; floor {diff.fail_under:g}%"
                 + (f" from {diff.min_lines} changed lines" if diff.min_lines else "")
