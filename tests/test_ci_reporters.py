@@ -18,9 +18,8 @@ from gate.outcome import RunOutcome
 from gate.reporters.ci import repository_prefix, write_ci_outputs
 from gate.reporters.github import escape_data, escape_property, render_annotations
 from gate.reporters.gitlab import code_quality_issues, coverage_line, fingerprint
-from gate.reporters.locations import Location, failure_location, relative_to_root
 from gate.reporters.markdown import cell, code, render_markdown
-from gate.results import TestCase, TestResults
+from gate.results import Location, TestCase, TestResults
 from tests.conftest import GateRunner, Project
 
 ROOT = Path("/work/proj")
@@ -39,8 +38,7 @@ def failing_outcome() -> RunOutcome:
             message="AssertionError: 100% wrong, a: b\nassert 4 == 5",
             longrepr="def test_double():\n>   assert double(2) == 5\nE   assert 4 == 5",
             phase="call",
-            crash_path=str(ROOT / "app/core.py"),
-            crash_line=12,
+            location=Location("app/core.py", 12),
         ),
         TestCase(
             "tests/test_db.py::test_query",
@@ -49,8 +47,7 @@ def failing_outcome() -> RunOutcome:
             line=4,
             message="fixture 'db' not found",
             phase="setup",
-            crash_path="/venv/lib/python3.12/site-packages/_pytest/fixtures.py",
-            crash_line=1080,
+            location=Location("tests/test_db.py", 4),  # the test: nothing of the project failed
         ),
     ):
         results.cases[case.nodeid] = case
@@ -96,7 +93,7 @@ def passing_outcome() -> RunOutcome:
     )
 
 
-# --- escaping and locations -------------------------------------------------------------------
+# --- escaping and paths -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -112,40 +109,6 @@ def passing_outcome() -> RunOutcome:
 def test_github_escaping(text: str, data: str, prop: str) -> None:
     assert escape_data(text) == data
     assert escape_property(text) == prop
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("app/core.py", "app/core.py"),
-        ("/work/proj/app/core.py", "app/core.py"),
-        ("/work/proj/./tests/../app/x.py", "app/x.py"),
-        ("/elsewhere/x.py", None),
-        ("/work/proj/.venv/lib/python3.12/site-packages/m.py", None),
-        ("/work/project2/x.py", None),
-    ],
-)
-def test_relative_to_root(path: str, expected: str | None) -> None:
-    assert relative_to_root(path, "/work/proj") == expected
-
-
-def test_failure_location_prefers_the_crash_line_in_project_code() -> None:
-    results = failing_outcome().results
-    assert results is not None
-    cases = results.cases
-    root = str(ROOT)
-    assert failure_location(cases["tests/test_core.py::test_double"], root, root) == Location(
-        "app/core.py", 12
-    )
-    # the crash is inside pytest: point at the test instead
-    assert failure_location(cases["tests/test_db.py::test_query"], root, root) == Location(
-        "tests/test_db.py", 4
-    )
-    # pytest's rootdir above gate's root: its relative paths are rebased onto root
-    nested = TestCase("svc/tests/test_x.py::test_x", "failed", file="svc/tests/test_x.py", line=2)
-    assert failure_location(nested, "/repo/svc", "/repo") == Location("tests/test_x.py", 2)
-    bare = TestCase("tests/test_y.py::test_y", "error")
-    assert failure_location(bare, root, None) == Location("tests/test_y.py", None)
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,43 @@ def test_project_on_another_python_in_its_own_venv(
     )
 
 
+def test_a_failure_on_python_3_9_points_at_the_projects_line(
+    gate: GateRunner, project: Project
+) -> None:
+    # the plugin's traceback walk on the oldest Python it supports, pytest in ROOT/.venv
+    write_calc_project(project, "3.9")
+    project.write(
+        "tests/test_fails.py",
+        """
+        import os
+
+        from calc import div
+
+
+        def test_environ():
+            os.environ["GATE_NEVER_SET"]
+
+
+        def test_in_the_package():
+            div(1, 0)
+        """,
+    )
+    make_venv(project.root, find_python("3.9"), "pytest", "coverage")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(project.root)}
+    result = gate("run", cwd=project.root, env=env)
+    assert result.code == 1, result.output
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    assert {t["test"]: (t["file"], t["line"]) for t in report["failed_tests"]} == {
+        "tests/test_fails.py::test_environ": ("tests/test_fails.py", 7),  # not os.py
+        "tests/test_fails.py::test_in_the_package": ("src/calc/__init__.py", 3),
+    }
+    annotations = [line for line in result.stdout.splitlines() if " failed::" in line]
+    assert [line.split(",title=")[0] for line in annotations] == [
+        "::error file=tests/test_fails.py,line=7",
+        "::error file=src/calc/__init__.py,line=3",
+    ]
+
+
 def test_missing_coverage_in_the_project_venv_says_what_to_add(
     gate: GateRunner, project: Project
 ) -> None:

@@ -53,10 +53,31 @@ def test_setup_call_teardown_fold_into_one_outcome() -> None:
     }
     assert results.cases["t::a"].duration_s == 1.5
     failed = results.cases["t::b"]
-    assert (failed.message, failed.crash_line, failed.phase) == ("assert 1 == 2", 7, "call")
+    assert (failed.message, failed.phase) == ("assert 1 == 2", "call")
+    assert failed.frames == [("/p/t.py", 7)]  # no traceback frames: the crash's place
     assert results.cases["t::c"].phase == "setup"
     assert results.cases["t::d"].message == "no redis"
     assert results.totals == {"total": 4, "passed": 1, "failed": 1, "errors": 1, "skipped": 1}
+
+
+def test_frames_and_library_dirs_come_from_the_events() -> None:
+    results = build_results(
+        [
+            lines(
+                {"event": "session_start", "rootdir": "/p", "library_dirs": ["/usr/lib/py"]},
+                report(
+                    "t::a",
+                    "call",
+                    "failed",
+                    crash={"path": "<frozen os>", "line": 679, "message": "KeyError: 'X'"},
+                    frames=[["<frozen os>", 679], ["/p/t.py", 3], ["bad"], ["/p/x.py", "2"]],
+                ),
+            )
+        ]
+    )
+    assert results.library_dirs == ["/usr/lib/py"]
+    # malformed pairs are dropped; the crash is not added when frames came
+    assert results.cases["t::a"].frames == [("<frozen os>", 679), ("/p/t.py", 3)]
 
 
 def test_xfail_and_xpass() -> None:

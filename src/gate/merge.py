@@ -24,6 +24,7 @@ from gate.config import Config, find_config, load_config
 from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
 from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import verdict
+from gate.locate import locate_failures
 from gate.outcome import RunOutcome
 
 # merge judges and reports exactly as a run does, with the run's own steps.
@@ -131,13 +132,19 @@ def union_results(parts: Sequence[tuple[TestResults, str]], root: Path) -> TestR
     merged = TestResults(finished=True, rootdir=str(root))
     for part, shard_root in parts:
         for case in part.cases.values():
-            case.crash_path = _rebase(case.crash_path, shard_root, str(root))
+            case.frames = [
+                (_rebase(path, shard_root, str(root)) or path, line) for path, line in case.frames
+            ]
             existing = merged.cases.get(case.nodeid)
             if existing is None or (case.bad and not existing.bad):
                 merged.cases[case.nodeid] = case
         for error in part.collect_errors:
             if error not in merged.collect_errors:  # every shard collects every file
                 merged.collect_errors.append(error)
+        for folder in part.library_dirs:
+            rebased = _rebase(folder, shard_root, str(root)) or folder
+            if rebased not in merged.library_dirs:
+                merged.library_dirs.append(rebased)
         merged.blocking += part.blocking
         merged.unwatched += part.unwatched
         merged.timed_out.update(part.timed_out)
@@ -209,7 +216,7 @@ def _merge_steps(run: _Run, folders: Sequence[Path], work: Path) -> None:
         raise error
     with timed(outcome.step("test")) as step:
         parts = [(collect_results(shard.folder / "events"), shard.root) for shard in shards]
-        results = union_results(parts, config.root)
+        results = locate_failures(union_results(parts, config.root), config.root)
         outcome.results = results
         if config.coverage.source:
             _merge_coverage(config, shards, work, run)

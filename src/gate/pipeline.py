@@ -33,6 +33,7 @@ from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
+from gate.locate import locate_failures
 from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
@@ -272,7 +273,7 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
     with timed(step), LiveProgress(run.console, run.options.live) as live:
         tested = run_tests(plan, env, on_progress=live.update)
         run.outcome.notes += tested.notes
-        results = redacted(tested.results, run.hide)
+        results = locate_failures(redacted(tested.results, run.hide), config.root)
         run.outcome.results = results
         if results.blocking_errors:
             last = results.blocking_errors[0].strip().splitlines()[-1:] or ["unknown error"]

@@ -12,6 +12,14 @@ from gate.redact import redact_tree
 PHASES = ("setup", "call", "teardown")
 
 
+@dataclass(frozen=True)
+class Location:
+    """A place in the project: path relative to root (forward slashes), line when known."""
+
+    path: str
+    line: int | None
+
+
 @dataclass
 class TestCase:
     """One test's outcome, folded from its setup, call and teardown reports."""
@@ -26,8 +34,9 @@ class TestCase:
     message: str = ""
     longrepr: str = ""
     phase: str | None = None  # the phase that failed or errored
-    crash_path: str | None = None
-    crash_line: int | None = None
+    # The failure's traceback as the test process saw it, innermost first: (path, line).
+    frames: list[tuple[str, int]] = field(default_factory=list)
+    location: Location | None = None  # where reports point: gate.locate picks it from frames
     output: dict[str, str] = field(default_factory=dict)
     worker: str = "main"
 
@@ -50,6 +59,7 @@ class TestResults:
     finished: bool = False
     exitstatus: int | None = None
     rootdir: str | None = None
+    library_dirs: list[str] = field(default_factory=list)  # the test interpreter's own code
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for case in self.cases.values() if case.outcome in outcomes)
@@ -105,6 +115,7 @@ class ResultsBuilder:
         results = self.results
         if kind == "session_start" and results.rootdir is None:
             results.rootdir = event.get("rootdir")
+            results.library_dirs = [str(path) for path in event.get("library_dirs") or []]
         elif kind == "collected":
             # xdist: every worker collects the whole suite; the count is the same for each.
             results.collected = max(results.collected, int(event.get("count", 0)))
@@ -148,8 +159,7 @@ class ResultsBuilder:
                 case.longrepr = str(event.get("longrepr") or "")
                 crash = event.get("crash") or {}
                 case.message = str(crash.get("message") or _first_line(case.longrepr))
-                case.crash_path = crash.get("path")
-                case.crash_line = crash.get("line")
+                case.frames = _frames(event.get("frames"), crash)
         elif outcome == "skipped" and not case.bad:
             case.outcome = "xfailed" if "xfail" in event else "skipped"
             case.message = str(event.get("skip_reason") or event.get("xfail") or "")
@@ -157,6 +167,18 @@ class ResultsBuilder:
             case.outcome = "xpassed" if "xfail" in event else "passed"
         elif when == "teardown" and case.outcome == "running":
             case.outcome = "passed"  # a test whose call never ran but nothing failed
+
+
+def _frames(raw: Any, crash: dict[str, Any]) -> list[tuple[str, int]]:
+    """The event's frames; without them (a report no traceback made), the crash's place."""
+    frames = [
+        (str(pair[0]), pair[1])
+        for pair in raw or []
+        if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], int)
+    ]
+    if not frames and crash.get("path") and isinstance(crash.get("line"), int):
+        frames = [(str(crash["path"]), int(crash["line"]))]
+    return frames
 
 
 def mark_stopped(results: TestResults, how: str, hard_stop_text: str = "") -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gate.diff_coverage import line_ranges
 from gate.outcome import RunOutcome
-from gate.reporters.locations import blocking_places, failure_location, first_line
+from gate.reporters.locations import blocking_places, first_line
 
 #: Checks whose failures are annotated one by one (tests, findings) rather than as a whole.
 ITEMISED_CHECKS = ("tests", "blocking")
@@ -62,9 +62,8 @@ def render_annotations(outcome: RunOutcome, prefix: str = "") -> list[str]:
                 )
             )
             itemised.add("tests")
-        root = str(outcome.root)
         for case in results.bad_cases:
-            location = failure_location(case, root, results.rootdir)
+            location = case.location
             state = "failed" if case.outcome == "failed" else f"{case.outcome} in {case.phase}"
             lines.append(
                 annotation(

@@ -11,7 +11,7 @@ from typing import Any
 
 from gate.diff_coverage import line_ranges
 from gate.outcome import RunOutcome
-from gate.reporters.locations import failure_location, first_line
+from gate.reporters.locations import first_line
 
 REPORT_NAME = "gl-code-quality-report.json"
 
@@ -69,10 +69,10 @@ def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str,
         issues.append(
             _issue("gate.collect", description, "blocker", _join(prefix, path), None, nodeid)
         )
-    root = str(outcome.root)
     for case in results.bad_cases:
-        location = failure_location(case, root, results.rootdir)
-        path = _join(prefix, location.path if location else case.nodeid.partition("::")[0])
+        location = case.location
+        # GitLab needs a path: without a file of the project's, the issue is on the project.
+        path = _join(prefix, location.path if location else ".")
         state = "failed" if case.outcome == "failed" else f"{case.outcome} in {case.phase}"
         message = first_line(case.message) or first_line(case.longrepr)
         issues.append(

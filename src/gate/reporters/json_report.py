@@ -91,8 +91,8 @@ def render_json(outcome: RunOutcome) -> str:
                 "outcome": case.outcome,
                 "phase": case.phase,
                 "message": case.message,
-                "file": case.file,
-                "line": case.crash_line if case.crash_line else case.line,
+                "file": None if case.location is None else case.location.path,
+                "line": None if case.location is None else case.location.line,
             }
             for case in results.bad_cases
         ],

@@ -1,47 +1,12 @@
-"""Where a failure points in the project: paths made relative to root, for annotations (pure)."""
+"""Places the reports point at: blocking findings grouped by line, a failure's first line (pure)."""
 
 from __future__ import annotations
 
-import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from gate.outcome import RunOutcome
-from gate.results import TestCase
-
-THIRD_PARTY_DIRS = frozenset({"site-packages", "dist-packages"})
-
-
-@dataclass(frozen=True)
-class Location:
-    path: str  # relative to root, with forward slashes
-    line: int | None
-
-
-def relative_to_root(path: str, root: str) -> str | None:
-    """path relative to root when it lies under root and outside installed packages."""
-    normal = posixpath.normpath(posixpath.join(root, path))
-    relative = posixpath.relpath(normal, posixpath.normpath(root))
-    parts = PurePosixPath(relative).parts
-    if not parts or parts[0] == ".." or THIRD_PARTY_DIRS.intersection(parts):
-        return None
-    return relative
-
-
-def failure_location(case: TestCase, root: str, rootdir: str | None) -> Location | None:
-    """The failing line when it is in the project's own code, else where the test is defined."""
-    base = rootdir or root
-    if case.crash_path and case.crash_line:
-        relative = relative_to_root(posixpath.join(base, case.crash_path), root)
-        if relative is not None:
-            return Location(relative, case.crash_line)
-    if case.file:
-        relative = relative_to_root(posixpath.join(base, case.file), root)
-        return Location(relative or case.file, case.line)
-    path = case.nodeid.partition("::")[0]
-    return Location(path, None) if path.endswith(".py") else None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gate.diff_coverage import format_lines
 from gate.outcome import RunOutcome
-from gate.reporters.locations import blocking_places, failure_location, first_line
+from gate.reporters.locations import blocking_places, first_line
 
 VERDICT_MARK = {"pass": "✅", "fail": "❌", "error": "⚠️"}
 WORST_FILES = 5
@@ -76,9 +76,8 @@ def _failed_tests(outcome: RunOutcome) -> list[str]:
     lines = ["", f"### Failed tests ({len(bad) + len(results.collect_errors)})", ""]
     for nodeid, text in results.collect_errors:
         lines.append(f"- {code(nodeid or '(session)')} failed to collect: {cell(first_line(text))}")
-    root = str(outcome.root)
     for case in bad[:MAX_FAILED_TESTS]:
-        location = failure_location(case, root, results.rootdir)
+        location = case.location
         where = ""
         if location is not None:
             where = " at " + code(

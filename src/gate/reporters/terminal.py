@@ -50,8 +50,9 @@ def _failures(console: Console, outcome: RunOutcome, verbose: bool) -> None:
     console.print(f"\n[bold]Failed tests[/] ({len(bad)})")
     for case in bad:
         where = ""
-        if case.crash_path and case.crash_line:
-            where = f" [dim]({escape(str(case.crash_path))}:{case.crash_line})[/]"
+        if case.location is not None:
+            place = case.location.path + (f":{case.location.line}" if case.location.line else "")
+            where = f" [dim]({escape(place)})[/]"
         label = "" if case.outcome == "failed" else f" [dim]\\[{case.outcome} in {case.phase}][/]"
         console.print(f"  [red]✗[/] {escape(case.nodeid)}{label}{where}", highlight=False)
         lines = (case.longrepr if verbose else case.message).strip().splitlines()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from .coverage_start import CoverageSession, start_coverage
 from .events import EventWriter
+from .failure_frames import failure_frames, library_dirs
 
 _writer_key = pytest.StashKey[EventWriter]()
 _timeout_key = pytest.StashKey[Any]()
@@ -88,6 +90,7 @@ class RecorderPlugin:
             {
                 "event": "session_start",
                 "rootdir": str(session.config.rootpath),
+                "library_dirs": library_dirs(),
                 "worker": _worker_id,
             }
         )
@@ -109,6 +112,19 @@ class RecorderPlugin:
                     "longrepr": _clip(str(report.longrepr)),
                 }
             )
+
+    # tryfirst: the outermost wrapper, so it sees the report after xfail and the like decided.
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        report = outcome.get_result()
+        if report.failed and call.excinfo is not None:
+            # Runs where the test ran (an xdist worker too): the traceback exists only there.
+            # An attribute of the report travels to the xdist controller with it.
+            base_dir = str(item.config.invocation_params.dir)
+            report.gate_frames = failure_frames(call.excinfo, base_dir)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         if not self.is_worker:
@@ -132,6 +148,7 @@ class RecorderPlugin:
         if report.failed:
             event["longrepr"] = _clip(report.longreprtext)
             event["crash"] = _crash(report)
+            event["frames"] = getattr(report, "gate_frames", None) or []
         reason = _skip_reason(report)
         if reason is not None:
             event["skip_reason"] = reason
