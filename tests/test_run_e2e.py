@@ -309,17 +309,27 @@ def test_password_in_server_url_never_appears(
 def test_pytest_that_cannot_start_is_an_infrastructure_error(
     gate: GateRunner, small_app: Project
 ) -> None:
-    small_app.write(
-        "gate.yaml",
-        """
-        database: {mode: none}
-        tests: {args: [--no-such-pytest-flag]}
-        """,
-    )
+    small_app.write("tests/conftest.py", "import no_such_module_anywhere\n")
+    small_app.write("gate.yaml", "database: {mode: none}\n")
     result = gate("run", cwd=small_app.root)
     assert result.code == 3, result.output
     assert "pytest could not start (exit 4)" in result.output
-    assert "--no-such-pytest-flag" in result.output
+    assert "No module named 'no_such_module_anywhere'" in result.output
+
+
+@pytest.mark.parametrize("where", ["tests.args", "after --"])
+def test_pytest_arguments_it_refuses_are_a_usage_error(
+    gate: GateRunner, small_app: Project, where: str
+) -> None:
+    args = "tests: {args: [--no-such-pytest-flag]}\n" if where == "tests.args" else ""
+    small_app.write("gate.yaml", "database: {mode: none}\n" + args)
+    extra = ["--", "--no-such-pytest-flag"] if where == "after --" else []
+    result = gate("run", *extra, cwd=small_app.root)
+    assert result.code == 2, result.output
+    assert result.stderr == (
+        "gate: pytest refused its arguments (unrecognized arguments: --no-such-pytest-flag); "
+        "fix tests.args, the arguments after `gate run --` or the project's addopts\n"
+    )
 
 
 def test_project_pytest_settings_do_not_change_the_verdict(

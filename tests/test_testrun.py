@@ -57,6 +57,16 @@ def test_notes_name_what_gate_overrode(args: list[str], workers: int, expected: 
             assert part in note
 
 
+def test_a_note_names_the_arguments_given_to_gate_when_they_ask_for_workers() -> None:
+    [note] = override_notes(
+        plan(ALL, 1), ["-n", "3"], "", whose="the pytest arguments given to gate"
+    )
+    assert note == (
+        "the pytest arguments given to gate ask for -n 3; gate passed -n 0, so tests.workers (1) "
+        "decides how many workers run"
+    )
+
+
 def test_no_note_when_the_plugin_is_not_installed() -> None:
     packages = {"pytest": "8", "coverage": "7"}
     assert override_notes(plan(packages), ["--cov=app", "-n", "auto"], "pytest.ini") == []

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -291,6 +292,12 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
             and not results.cases
             and not (results.collect_errors)
         ):
+            refused = _pytest_usage_error(tested.output)
+            if refused:
+                raise UsageError(
+                    f"pytest refused its arguments ({run.hide(refused)}); fix tests.args, the "
+                    "arguments after `gate run --` or the project's addopts"
+                )
             raise InfraError(
                 f"pytest could not start (exit {tested.exit_code}); its output ends:\n"
                 + run.hide("\n".join(tested.output.rstrip().splitlines()[-20:]))
@@ -345,6 +352,14 @@ def _save_shard(run: _Run, shard: Shard, tests_dir: Path) -> None:
         f"shard {shard.label}: results in {folder.relative_to(run.config.root)}; coverage "
         "floors and diff coverage are judged by `gate merge` on all shards together"
     )
+
+
+def _pytest_usage_error(output: str) -> str:
+    """pytest's own "error: ..." words when it refused its command line (exit 4), else ""."""
+    if "usage: " not in output:
+        return ""
+    found = re.search(r"^\S[^\n]*?: error: ([^\n]+)$", output, re.MULTILINE)
+    return found[1] if found else ""
 
 
 def _report_destinations(run: _Run) -> list[tuple[str, Path | str, bool]]:

@@ -156,6 +156,8 @@ def run_tests(
             )
         mark_stopped(results, reason, hard_stop)
     notes = override_notes(plan, *_project_settings(plan.run_dir, plan.root))
+    given = [*plan.args, *plan.extra_args]
+    notes += override_notes(plan, given, "", whose="the pytest arguments given to gate")
     return TestOutcome(results, completed.code, completed.output, reason, tuple(argv), notes)
 
 
@@ -175,15 +177,22 @@ def _project_settings(run_dir: Path, root: Path) -> tuple[list[str], str]:
     return args, where
 
 
-def override_notes(plan: TestPlan, project_args: Sequence[str], where: str) -> list[str]:
-    """What gate overrode in the project's own pytest settings, in the user's words."""
+def override_notes(
+    plan: TestPlan,
+    project_args: Sequence[str],
+    where: str,
+    whose: str = "the project's pytest settings",
+) -> list[str]:
+    """What gate overrode in the project's own pytest settings (or in the arguments given to
+    gate: tests.args, after `--`), in the user's words."""
+    source = f"{whose} ({where})" if where else whose
     notes = []
     coverage_args = [arg for arg in project_args if arg.startswith("--cov")]
     if plan.interpreter.has("pytest_cov") and coverage_args:
         fail_under = _option_value(project_args, "--cov-fail-under")
         floor = f", not --cov-fail-under={fail_under}" if fail_under else ""
         notes.append(
-            f"the project's pytest settings ({where}) turn on pytest-cov "
+            f"{source} turn on pytest-cov "
             f"({' '.join(coverage_args)}); gate passed --no-cov and measured coverage itself, "
             f"so gate's coverage thresholds decide the verdict{floor}"
         )
@@ -191,7 +200,7 @@ def override_notes(plan: TestPlan, project_args: Sequence[str], where: str) -> l
     if plan.interpreter.has("xdist") and workers:
         passed = "0" if plan.workers == 1 else str(worker_count(plan.workers))
         notes.append(
-            f"the project's pytest settings ({where}) ask for -n {workers}; gate passed "
+            f"{source} ask for -n {workers}; gate passed "
             f"-n {passed}, so tests.workers ({plan.workers}) decides how many workers run"
         )
     return notes
