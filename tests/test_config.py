@@ -637,6 +637,12 @@ ERROR_CASES = [
         id="test-path-missing",
     ),
     pytest.param(
+        "coverage:\n  source: [app, src/ap]\n",
+        "gate.yaml:2:17: coverage.source[1]: 'src/ap' is not a folder in .; name an existing "
+        "folder or a package (e.g. your_package)",
+        id="coverage-source-folder-missing",
+    ),
+    pytest.param(
         "root: nowhere\n",
         "gate.yaml:1:7: root: nowhere does not exist (root is relative to the folder holding "
         "gate.yaml); fix root or create the folder",

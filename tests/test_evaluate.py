@@ -92,6 +92,16 @@ def test_coverage_floor_message_names_the_lowest_files() -> None:
     )
 
 
+def test_nothing_measured_says_to_check_the_source_names() -> None:
+    check = coverage_floor_check(coverage(0.0, {}), 90)
+    assert not check.passed
+    assert check.message == (
+        "branch coverage 0% is below the 90% floor: no file of coverage.source was measured; "
+        "the tests never imported it, or coverage.source names a package or folder that does "
+        "not exist (check its spelling)"
+    )
+
+
 def test_per_file_floor_lists_every_file_under_it() -> None:
     check = per_file_check(coverage(90, {"a.py": 50.0, "b.py": 95.0, "c.py": 79.5}), 80)
     assert not check.passed

@@ -568,6 +568,18 @@ def _cross_checks(config: Config, cwd: Path) -> list[Problem]:
                 )
             )
     coverage = config.coverage
+    for index, name in enumerate(coverage.source):
+        # coverage.py takes an existing folder as a folder, anything else as a module name;
+        # a path (with a slash) that does not exist would silently measure nothing.
+        if "/" in name and not (config.root / name).is_dir():
+            problems.append(
+                (
+                    ("coverage", "source", index),
+                    f"{name!r} is not a folder in {root_shown}; name an existing folder or a "
+                    "package (e.g. your_package)",
+                    False,
+                )
+            )
     # A floor the user wrote needs a source; the default floor waits until source is set.
     written = coverage.model_fields_set
     floors = (

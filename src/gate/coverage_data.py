@@ -103,7 +103,8 @@ def combine_and_report(
                 cov.html_report(directory=str(html_dir), ignore_errors=True)
         except coverage.CoverageException as exc:
             if "No data to report" in str(exc):
-                return CoverageResult(percent=0.0, branch=False, notes=["no data collected"])
+                branch = bool(cov.config.branch)
+                return CoverageResult(percent=0.0, branch=branch, notes=["no data collected"])
             raise InfraError(f"coverage could not be reported: {exc}") from exc
         data = json.loads(json_path.read_text(encoding="utf-8"))
     return _from_json(data, root)

@@ -86,6 +86,12 @@ def coverage_floor_check(coverage: CoverageResult, floor: float) -> Check:
     kind = "branch coverage" if coverage.branch else "coverage"
     if passed:
         message = f"{kind} {_pct(coverage.percent)} meets the {_pct(floor)} floor"
+    elif not coverage.files:
+        message = (
+            f"{kind} {_pct(coverage.percent)} is below the {_pct(floor)} floor: no file of "
+            "coverage.source was measured; the tests never imported it, or coverage.source "
+            "names a package or folder that does not exist (check its spelling)"
+        )
     else:
         lowest = ", ".join(f"{name} {_pct(pct)}" for name, pct in _lowest(coverage) if pct < 100)
         message = f"{kind} {_pct(coverage.percent)} is below the {_pct(floor)} floor" + (
