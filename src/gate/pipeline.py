@@ -106,6 +106,7 @@ class _Run:
     interpreter: Interpreter | None = None
     secrets: list[str] = field(default_factory=list)
     coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
+    kept: str | None = None  # --keep-db: what stays ("the database", ...)
 
     def hide(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -514,7 +515,11 @@ def run_gate(options: RunOptions, console: Console) -> RunOutcome:
                 teardown = outcome.step("teardown")
                 with shielded(), timed(teardown):
                     stack.close()
-                    teardown.detail = "removed everything this run created"
+                    teardown.detail = (
+                        "removed everything this run created"
+                        if run.kept is None
+                        else f"removed everything this run created but {run.kept} (--keep-db)"
+                    )
     except KeyboardInterrupt:
         outcome.verdict, outcome.exit_code = "error", 130
         outcome.error = "interrupted; everything this run created was removed"
@@ -610,9 +615,10 @@ def _announce_kept(run: _Run, provisioned: Provisioned) -> None:
                      "-d", address.database)
     )  # fmt: skip
     asks = " (it asks for the password)" if address.password else ""
-    what = "the database stays"
+    run.kept = "the database"
     if provisioned.server_started:
-        what = "the database and its private server stay"
+        run.kept = "the database and its private server"
+    what = f"{run.kept} stay" if provisioned.server_started else f"{run.kept} stays"
     run.outcome.notes.append(
         f"--keep-db: {what}; reach it with: {command}{asks}; `gate clean` removes it"
     )
