@@ -184,6 +184,18 @@ def test_config_path_that_does_not_exist(folder: Path) -> None:
             "send all but one to a file\n",
         ),
         (
+            ["run", "--database-url", "http://db:5432/app"],
+            "gate: --database-url: expected a postgresql:// URL (got 'http://db:5432/app'); write "
+            "it like postgresql://user@host:5432/postgres (user:password@ when the role has a "
+            "password)\n",
+        ),
+        (
+            ["run", "--database-url", "mysql://app:hunter2@db/app"],
+            "gate: --database-url: expected a postgresql:// URL (got 'mysql://app:***@db/app'); "
+            "write it like postgresql://user@host:5432/postgres (user:password@ when the role "
+            "has a password)\n",
+        ),
+        (
             ["clean", "--older-than", "-1"],
             "gate: --older-than must be a number of hours above 0 (got -1)\n",
         ),

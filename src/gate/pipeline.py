@@ -38,7 +38,7 @@ from gate.locate import locate_failures
 from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
-from gate.redact import redact
+from gate.redact import redact, url_secrets
 from gate.reporters.ci import write_ci_outputs
 from gate.reporters.destinations import check_destinations, writable
 from gate.reporters.json_report import render_json
@@ -505,7 +505,7 @@ def run_gate(options: RunOptions, console: Console) -> RunOutcome:
     outcome = RunOutcome(root=options.cwd, run_id=new_run_id())
     run = _Run(options, console, outcome)
     if options.database_url:
-        run.secrets.append(options.database_url)
+        run.secrets += url_secrets(options.database_url)
     stack = contextlib.ExitStack()
     try:
         with interrupts_unwind():
@@ -548,7 +548,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         run.config = config
         outcome.root = config.root
         if config.database.url:
-            run.secrets.append(config.database.url)
+            run.secrets += url_secrets(config.database.url)
         request = _database_request(config, options)
         request = dataclasses.replace(
             request,

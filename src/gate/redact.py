@@ -23,6 +23,17 @@ def mask_url(url: str) -> str:
     )
 
 
+def url_secrets(url: str) -> list[str]:
+    """The password a server URL carries, also when the URL is malformed; [] when none.
+
+    Masking the whole URL would hide what was wrong with a URL that holds no password."""
+    userinfo = url.partition("://")[2].rpartition("@")[0] if "://" in url else ""
+    if not userinfo:
+        userinfo = url.rpartition("@")[0]
+    _, colon, password = userinfo.partition(":")
+    return [password] if colon and password else []
+
+
 def _forms(secrets: Iterable[str]) -> list[str]:
     """Each secret as written and as it appears percent-encoded inside a URL."""
     forms = set()
