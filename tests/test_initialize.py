@@ -413,8 +413,7 @@ def test_settings_class_fields_are_read_case_insensitively_and_required_ones_get
         "POSTGRES_PORT",
         "POSTGRES_SERVER",
         "POSTGRES_USER",
-        "SQLALCHEMY_DATABASE_URI",
-    )
+    )  # not SQLALCHEMY_DATABASE_URI: a computed field, derived from these
     assert [(r.name, r.in_env_file) for r in facts.required_settings] == [
         ("FIRST_SUPERUSER_PASSWORD", True),
         ("SECRET_KEY", False),
@@ -482,6 +481,67 @@ def test_nested_settings_names_come_from_the_model_under_env_nested_delimiter(
     assert config.env == {"APP_CONFIG_FILE": "gate-test-app-config-file"}
     # asyncpg used directly takes postgresql:// only; +asyncpg is SQLAlchemy's spelling.
     assert config.database.scheme == "postgresql"
+
+
+def test_nested_models_under_a_prefix_and_computed_fields_are_not_variables(
+    tmp_path: Path,
+) -> None:
+    make(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\ndependencies = ['sqlalchemy', 'psycopg']\n",
+            ".env": "APP_JWT__SECRET=from-the-env-file\n",
+            "svc/__init__.py": "",
+            "svc/settings.py": """
+from pydantic import BaseModel, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    host: str
+    port: int = 5432
+    user: str
+    password: str
+    name: str
+
+
+class JwtSettings(BaseModel):
+    secret: str
+    minutes: int = 30
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__")
+    database: DatabaseSettings
+    jwt: JwtSettings
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def SQLALCHEMY_DATABASE_URI(self) -> str:
+        return f"postgresql+psycopg://{self.database.user}@{self.database.host}"
+""",
+            "svc/db.py": "from svc.settings import Settings\n"
+            "URL = Settings().SQLALCHEMY_DATABASE_URI\n",
+            "tests/test_svc.py": "",
+        },
+    )
+
+    config = init_and_load(tmp_path)
+
+    assert config.database.export == {
+        "APP_DATABASE__HOST": "{host}",
+        "APP_DATABASE__NAME": "{database}",
+        "APP_DATABASE__PASSWORD": "{password}",
+        "APP_DATABASE__PORT": "{port}",
+        "APP_DATABASE__USER": "{user}",
+    }
+    text = (tmp_path / "gate.yaml").read_text(encoding="utf-8")
+    assert "SQLALCHEMY_DATABASE_URI" not in text  # a property, not a variable
+    assert "# APP_JWT:" not in text and "# APP_DATABASE:" not in text
+    assert (
+        "# APP_JWT__SECRET: ...  # required by your settings (str, no default); your .env "
+        "sets it" in text
+    )
 
 
 def test_env_prefix_and_aliases(tmp_path: Path) -> None:

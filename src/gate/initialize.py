@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gate.errors import UsageError
 from gate.settings_names import (
+    computed_names,
     database_template,
     is_text_type,
     names_in_env_file,
@@ -225,6 +226,7 @@ def _settings(root: Path, project: Path) -> tuple[set[str], list[RequiredSetting
             names |= found
             if path.name == ".env":  # what the settings load; .env.example only documents
                 in_env_files |= found
+    names -= computed_names(sources)
     required: dict[str, RequiredSetting] = {}
     for setting in settings_fields(sources):
         names.add(setting.env)

@@ -84,6 +84,7 @@ class _Class:
     bases: list[str]
     fields: list[tuple[str, ast.expr, bool, str | None]] = field(default_factory=list)
     config: dict[str, object] = field(default_factory=dict)
+    computed: list[str] = field(default_factory=list)  # @computed_field / @property names
 
 
 def settings_fields(sources: Iterable[str]) -> list[SettingsField]:
@@ -123,6 +124,12 @@ def _read_class(node: ast.ClassDef) -> _Class:
                 continue
             required, alias = _default_and_alias(statement.value)
             cls.fields.append((name, statement.annotation, required, alias))
+        elif isinstance(statement, ast.FunctionDef) and any(
+            _dotted_tail(d.func if isinstance(d, ast.Call) else d)
+            in ("computed_field", "property", "cached_property")
+            for d in statement.decorator_list
+        ):
+            cls.computed.append(statement.name)  # derived from other fields: no variable
         elif isinstance(statement, ast.Assign) and _assigns(statement, "model_config"):
             cls.config.update(_call_or_dict_keywords(statement.value))
         elif isinstance(statement, ast.ClassDef) and statement.name == "Config":
@@ -223,10 +230,30 @@ def _class_fields(cls: _Class, classes: dict[str, _Class]) -> list[SettingsField
     for name, (annotation, required, alias) in fields.items():
         env = alias or prefix + name
         env = env if case_sensitive else env.upper()
-        found.append(SettingsField(env, ast.unparse(annotation), required))
+        nested = []
         if isinstance(delimiter, str) and delimiter and not alias:
-            found += _nested(env, annotation, classes, delimiter, case_sensitive, depth=0)
+            nested = _nested(env, annotation, classes, delimiter, case_sensitive, depth=0)
+        # A nested model is given through its own variables (APP_JWT__SECRET), which say
+        # what is required; the model's variable itself (APP_JWT, as JSON) is not needed.
+        found.append(SettingsField(env, ast.unparse(annotation), required and not nested))
+        found += nested
     return found
+
+
+def computed_names(sources: Iterable[str]) -> set[str]:
+    """Names of settings' computed fields and properties: read in code, never variables."""
+    names: set[str] = set()
+    for source in sources:
+        if "Settings" not in source:
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                names.update(_read_class(node).computed)
+    return names
 
 
 def _nested(
