@@ -106,6 +106,7 @@ def test_full_stack_fastapi_template_monorepo(tmp_path: Path) -> None:
     }
     text = (tmp_path / "gate.yaml").read_text(encoding="utf-8")
     assert "changethis" not in text  # names are sniffed, values (secrets) never copied
+    assert config.coverage.omit == ["app/alembic/*"]  # migrations are not the code under test
 
 
 def test_src_layout_with_tests_inside_the_package(tmp_path: Path) -> None:
@@ -128,6 +129,7 @@ def test_src_layout_with_tests_inside_the_package(tmp_path: Path) -> None:
     config = init_and_load(tmp_path)
     assert config.tests.paths == ["src/shop/tests"]
     assert config.coverage.source == ["shop"]
+    assert config.coverage.omit == ["src/shop/tests/*"]  # the tests are not measured code
     assert config.database.scheme == "postgresql"
     assert config.migrations.command is None
     assert config.database.export == {

@@ -449,11 +449,39 @@ tests:
 """
 
 
+def _omitted(facts: ProjectFacts) -> list[str]:
+    """Tests and migrations that live inside a measured package: measuring them would
+    count the tests as covered code."""
+    inside = [
+        path
+        for path in (*facts.test_paths, *_migration_folders(facts))
+        if any(package in path.split("/")[:-1] for package in facts.packages)
+    ]
+    return [f"{path}/*" for path in inside]
+
+
+def _migration_folders(facts: ProjectFacts) -> list[str]:
+    project = facts.root / facts.project_dir
+    return [
+        f"{layout}{package}/{name}"
+        for package in facts.packages
+        for layout in ("", "src/")
+        for name in ("alembic", "migrations")
+        if (project / f"{layout}{package}" / name).is_dir()
+    ]
+
+
 def _coverage(facts: ProjectFacts) -> str:
     if facts.packages:
         source = f"source: {_list(list(facts.packages))}"
     else:
         source = "# source: [your_package]"
+    omitted = _omitted(facts)
+    omit = (
+        f"omit: {_list(omitted)}  # tests and migrations inside the package"
+        if omitted
+        else "# omit: []"
+    )
     return f"""\
 # Coverage of the code by the tests, and the floors a run must reach.
 coverage:
@@ -461,7 +489,7 @@ coverage:
   # lists something.
   {source}
   # File patterns to leave out, e.g. ["*/migrations/*"].
-  # omit: []
+  {omit}
   # Measure branches as well as lines.
   # branch: true
   # Total percent the tests must cover, 0..100; 0 = no floor.
