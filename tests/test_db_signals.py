@@ -170,3 +170,38 @@ def test_during_tests_on_a_private_server(
     )
     interrupt(gate, small_app, [], sig, marker.exists)
     no_ledger_left(state_dir)
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_a_signal_while_gate_is_still_starting_exits_130_without_a_traceback(
+    gate: GateRunner, small_app: Project, sig: signal.Signals
+) -> None:
+    # Caught while gate imports its command line: _uuid is loaded by those imports only,
+    # after the entry point has installed its handlers (and before anything is created).
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gate", "run"],
+        cwd=small_app.root,
+        env=gate.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if "/_uuid." in maps.read_text():
+                    break
+            time.sleep(0.001)
+        assert process.poll() is None, process.communicate()[0]
+        os.killpg(process.pid, sig) if sig == signal.SIGINT else process.send_signal(sig)
+        output, _ = process.communicate(timeout=WAIT_S)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    assert output == "gate: interrupted\n"

@@ -1,5 +1,5 @@
 """`python -m gate` runs the gate command line."""
 
-from gate.cli import main
+from gate.entry import main
 
 main()
