@@ -210,6 +210,21 @@ def gate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("gate-cache")
 
 
+def serverless_gate(state_dir: Path) -> Iterator[GateRunner]:
+    """The body of a `gate` fixture for projects with database mode none, outside any CI
+    provider: no server is needed. The guard reads this run's own ledgers rather than scanning
+    the machine, so other runs of gate on the same machine cannot trip it."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GATE_", "PYTEST_", "GITHUB_", "GITLAB_", "CI_"))
+    }
+    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1"})
+    env.pop("DATABASE_URL", None)
+    yield GateRunner(env)
+    assert list(state_dir.glob("*.json")) == [], "a run left something in its ledger"
+
+
 @pytest.fixture
 def gate(
     state_dir: Path, pg_server: ServerAddress, gate_tmp: Path, gate_cache: Path

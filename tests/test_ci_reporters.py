@@ -20,7 +20,7 @@ from gate.reporters.github import escape_data, escape_property, render_annotatio
 from gate.reporters.gitlab import code_quality_issues, coverage_line, fingerprint
 from gate.reporters.markdown import cell, code, render_markdown
 from gate.results import Location, TestCase, TestResults
-from tests.conftest import GateRunner, Project
+from tests.conftest import GateRunner, Project, serverless_gate
 
 ROOT = Path("/work/proj")
 
@@ -395,15 +395,7 @@ def gate(state_dir: Path) -> Iterator[GateRunner]:
     The guard reads this run's own ledgers rather than scanning the machine, so other runs of
     gate on the same machine cannot trip it.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GATE_", "PYTEST_", "GITHUB_", "GITLAB_", "CI_"))
-    }
-    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1"})
-    env.pop("DATABASE_URL", None)
-    yield GateRunner(env)
-    assert list(state_dir.glob("*.json")) == [], "a run left something in its ledger"
+    yield from serverless_gate(state_dir)
 
 
 @pytest.fixture

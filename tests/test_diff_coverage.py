@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from gate.diff_coverage import (
     measure,
     parse_diff,
 )
-from tests.conftest import GateRunner
+from tests.conftest import GateRunner, serverless_gate
 from tests.test_hook import Repo, git_env
 
 BASE_CODE = "def one():\n    return 1\n"
@@ -42,15 +41,7 @@ UNCOVERED = "pkg/__init__.py:8"
 @pytest.fixture
 def gate(state_dir: Path) -> Iterator[GateRunner]:
     """gate without a database server (database mode none), outside any CI provider."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GATE_", "PYTEST_", "GITHUB_", "GITLAB_", "CI_"))
-    }
-    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1"})
-    env.pop("DATABASE_URL", None)
-    yield GateRunner(env)
-    assert list(state_dir.glob("*.json")) == [], "a run left something in its ledger"
+    yield from serverless_gate(state_dir)
 
 
 def gate_yaml(diff: str) -> str:

@@ -7,13 +7,12 @@ process and under xdist, with GitHub's and GitLab's variables set.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import GateRunner, Project
+from tests.conftest import GateRunner, Project, serverless_gate
 
 TESTS = "tests/test_cases.py"
 
@@ -21,15 +20,7 @@ TESTS = "tests/test_cases.py"
 @pytest.fixture
 def gate(state_dir: Path) -> Iterator[GateRunner]:
     """The gate command for a project with database mode none: no server is needed."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GATE_", "PYTEST_", "GITHUB_", "GITLAB_", "CI_"))
-    }
-    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1"})
-    env.pop("DATABASE_URL", None)
-    yield GateRunner(env)
-    assert list(state_dir.glob("*.json")) == [], "a run left something in its ledger"
+    yield from serverless_gate(state_dir)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -12,21 +11,13 @@ from pathlib import Path
 import pytest
 
 from gate.inprocess._gate_pytest.shard import assign_shards
-from tests.conftest import GateRunner, Project
+from tests.conftest import GateRunner, Project, serverless_gate
 
 
 @pytest.fixture
 def gate(state_dir: Path) -> Iterator[GateRunner]:
     """gate without a database server (database mode none), outside any CI provider."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GATE_", "PYTEST_", "GITHUB_", "GITLAB_", "CI_"))
-    }
-    env.update({"GATE_STATE_DIR": str(state_dir), "CI": "true", "NO_COLOR": "1"})
-    env.pop("DATABASE_URL", None)
-    yield GateRunner(env)
-    assert list(state_dir.glob("*.json")) == [], "a run left something in its ledger"
+    yield from serverless_gate(state_dir)
 
 
 @pytest.fixture

@@ -90,13 +90,7 @@ class _Class:
 def settings_fields(sources: Iterable[str]) -> list[SettingsField]:
     """The environment variables of every pydantic-settings class in these source texts."""
     every: list[_Class] = []
-    for source in sources:
-        if "Settings" not in source and "BaseModel" not in source:
-            continue
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            continue
+    for tree in _trees(sources, ("Settings", "BaseModel")):
         for node in ast.walk(tree):
             # pydantic v1's inner `class Config:` is read as part of its model, not as one.
             if isinstance(node, ast.ClassDef) and (node.bases or node.name != "Config"):
@@ -243,17 +237,21 @@ def _class_fields(cls: _Class, classes: dict[str, _Class]) -> list[SettingsField
 def computed_names(sources: Iterable[str]) -> set[str]:
     """Names of settings' computed fields and properties: read in code, never variables."""
     names: set[str] = set()
-    for source in sources:
-        if "Settings" not in source:
-            continue
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            continue
+    for tree in _trees(sources, ("Settings",)):
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 names.update(_read_class(node).computed)
     return names
+
+
+def _trees(sources: Iterable[str], words: tuple[str, ...]) -> Iterator[ast.Module]:
+    """The parsed sources that mention one of these words (the others are not settings)."""
+    for source in sources:
+        if any(word in source for word in words):
+            try:
+                yield ast.parse(source)
+            except (SyntaxError, ValueError):
+                continue
 
 
 def _nested(
