@@ -63,9 +63,12 @@ def _parse(raw: bytes) -> int | None:
     fields = raw.split()
     # A kernel that keeps no scheduler statistics prints "0 0 0"; otherwise the thread
     # reading its own line is running, so it has had at least one timeslice.
-    if len(fields) != 3 or not all(f.isdigit() for f in fields) or fields[2] == b"0":
+    if len(fields) != 3 or fields[2] == b"0":
         return None
-    return int(fields[1])
+    try:
+        return int(fields[1])
+    except ValueError:
+        return None
 
 
 def _thread_file(tid: int) -> _ThreadFile | None:
