@@ -42,9 +42,11 @@ def test_blocking_calls_in_async_tests(detector: Detector, coverage: bool) -> No
     at = functions.index("read_settings")
     assert functions[at + 1] == "test_read_in_helper"
 
+    # spin() runs to a wall-clock deadline: on a crowded machine part of that is run-queue wait,
+    # which the detector leaves out of duration_ms and shows in wall_ms.
     stall = run.finding("test_calls.py::test_cpu_loop")
     assert stall["call"] is None
-    assert stall["duration_ms"] >= 290
+    assert stall["wall_ms"] >= 290
 
 
 def test_blocking_under_every_loop_and_runner(detector: Detector) -> None:

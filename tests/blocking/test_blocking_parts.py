@@ -94,14 +94,20 @@ def test_import_time_frames() -> None:
     assert not is_import_time([NAP, ROUTING])
 
 
-def _finding(kind: str, call: str | None, duration_ms: float) -> Finding:
-    return Finding("t.py::t", "call", kind, call, "t.py", 3, duration_ms, (NAP,))
+def _finding(kind: str, call: str | None, duration_ms: float, wall_ms: float) -> Finding:
+    run_queue_ms = round(wall_ms - duration_ms, 1)
+    return Finding(
+        "t.py::t", "call", kind, call, "t.py", 3, duration_ms, (NAP,), None, wall_ms, run_queue_ms
+    )
 
 
 def test_a_call_and_a_stall_at_one_line_merge_into_the_call() -> None:
-    call, stall = _finding("call", "time.sleep", 300.1), _finding("slow", None, 301.4)
+    call = _finding("call", "time.sleep", 300.1, 330.0)
+    stall = _finding("slow", None, 301.4, 320.0)
     for merged in (call.merged(stall), stall.merged(call)):
-        assert (merged.kind, merged.call, merged.duration_ms) == ("call", "time.sleep", 301.4)
+        assert (merged.kind, merged.call) == ("call", "time.sleep")
+        # The longest time, with the wall and run-queue times it was measured from.
+        assert (merged.duration_ms, merged.wall_ms, merged.run_queue_ms) == (301.4, 320.0, 18.6)
 
 
 def test_patches_undo_restores_own_and_inherited_attributes() -> None:

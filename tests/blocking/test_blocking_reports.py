@@ -30,7 +30,7 @@ def outcome_with_findings() -> RunOutcome:
         results.cases[nodeid] = TestCase(nodeid, "passed", file="tests/test_a.py", line=n)
     results.cases["tests/test_a.py::test_1"].output["Captured stdout call"] = "hello\n"
     results.blocking = [
-        finding("tests/test_a.py::test_1", duration_ms=201.3),
+        finding("tests/test_a.py::test_1", duration_ms=201.3, wall_ms=230.0, run_queue_ms=28.7),
         finding("tests/test_a.py::test_2", phase="setup"),
         finding("tests/test_a.py::test_3", worker="gw1"),
         finding("tests/test_a.py::test_4"),
@@ -145,6 +145,8 @@ def test_json_report_keeps_contract_fields_worker_and_unwatched_tests() -> None:
         "file": "app/io.py",
         "line": 20,
         "duration_ms": 201.3,
+        "wall_ms": 230.0,
+        "run_queue_ms": 28.7,
         "stack": [],
         "worker": "gw0",
     }

@@ -21,6 +21,8 @@ def _blocking_entry(finding: dict[str, Any]) -> dict[str, Any]:
         "file",
         "line",
         "duration_ms",
+        "wall_ms",
+        "run_queue_ms",
         "stack",
         "note",
         "worker",

@@ -16,12 +16,13 @@ from typing import Callable
 
 import pytest
 
-from . import blocking_calls, blocking_frames, blocking_loop, blocking_patch
+from . import blocking_calls, blocking_frames, blocking_loop, blocking_patch, blocking_sched
 from .allowlist import default_allow
 from .blocking_calls import CallInterceptor
 from .blocking_foreign import ForeignLoopWatch
 from .blocking_frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
 from .blocking_loop import STOP_CODE, LoopProbe
+from .blocking_sched import Held
 
 Emit = Callable[[dict[str, object]], None]
 Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
@@ -49,9 +50,11 @@ class Finding:
     call: str | None
     file: str
     line: int
-    duration_ms: float
+    duration_ms: float  # wall time less run-queue wait (wall time where that is unknown)
     stack: tuple[FrameInfo, ...]
     note: str | None = None
+    wall_ms: float | None = None  # None: the same as duration_ms
+    run_queue_ms: float | None = None  # None: not measured (no schedstat on this system)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -62,11 +65,18 @@ class Finding:
         first, second = (
             (self, other) if self.kind == "call" or other.kind != "call" else (other, self)
         )
+        longest = max(self, other, key=lambda f: f.duration_ms)
         return replace(
             first,
-            duration_ms=max(self.duration_ms, other.duration_ms),
+            duration_ms=longest.duration_ms,
+            wall_ms=longest.wall_ms,
+            run_queue_ms=longest.run_queue_ms,
             note=first.note or second.note,
         )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 1)
 
 
 def _current_task() -> object | None:
@@ -107,6 +117,7 @@ _OWN_FILES = frozenset(
         blocking_loop._timed_run,
         blocking_frames.capture,
         blocking_patch.Patches.replace,
+        blocking_sched.mark,
         _current_task,
     )
 )
@@ -197,24 +208,22 @@ class BlockingPlugin:
 
     # -- what the probes report (called from loop threads; must never raise) ---------------
 
-    def blocked_call(self, call: str, seconds: float, caller: FrameType | None) -> None:
+    def blocked_call(self, call: str, held: Held, caller: FrameType | None) -> None:
         try:
             stack = capture(caller, STOP_CODE, _OWN_FILES)
-            self._add("call", call, seconds, stack, _current_task())
+            self._add("call", call, held, stack, _current_task())
         except Exception:
             self._record_error()
 
-    def slow_callback(
-        self, seconds: float, samples: list[list[FrameInfo]], callback: object
-    ) -> None:
+    def slow_callback(self, held: Held, samples: list[list[FrameInfo]], callback: object) -> None:
         try:
             task = _task_of(callback)
             stack = self._representative([_without_tracer_frames(s) for s in samples])
             if stack:
-                self._add("slow", None, seconds, stack, task)
+                self._add("slow", None, held, stack, task)
             else:
                 self._add(
-                    "slow", None, seconds, _callback_frames(callback, task), task, NO_SAMPLE_NOTE
+                    "slow", None, held, _callback_frames(callback, task), task, NO_SAMPLE_NOTE
                 )
         except Exception:
             self._record_error()
@@ -253,7 +262,7 @@ class BlockingPlugin:
         self,
         kind: str,
         call: str | None,
-        seconds: float,
+        held: Held,
         stack: list[FrameInfo],
         task: object | None,
         note: str | None = None,
@@ -265,6 +274,8 @@ class BlockingPlugin:
         if charged is None or blamed is None:
             return
         (test, phase), charge_note = charged
+        wall_ms = _ms(held.wall)
+        run_queue_ms = None if held.run_queue is None else _ms(held.run_queue)
         finding = Finding(
             test=test,
             phase=phase,
@@ -272,9 +283,12 @@ class BlockingPlugin:
             call=call,
             file=self._paths.display(blamed.filename),
             line=blamed.line,
-            duration_ms=round(seconds * 1000.0, 1),
+            # Rounded parts first, so the report's duration_ms is exactly wall_ms - run_queue_ms.
+            duration_ms=wall_ms if run_queue_ms is None else round(wall_ms - run_queue_ms, 1),
             stack=tuple(stack),
             note=charge_note or note,
+            wall_ms=wall_ms,
+            run_queue_ms=run_queue_ms,
         )
         with self._pending_lock:
             self._pending.append(finding)
@@ -315,6 +329,8 @@ class BlockingPlugin:
             "file": finding.file,
             "line": finding.line,
             "duration_ms": finding.duration_ms,
+            "wall_ms": finding.duration_ms if finding.wall_ms is None else finding.wall_ms,
+            "run_queue_ms": finding.run_queue_ms,
             "worker": WORKER,
             "stack": [
                 {"file": self._paths.display(f.filename), "line": f.line, "function": f.function}

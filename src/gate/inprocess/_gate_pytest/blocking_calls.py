@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from .blocking_loop import active
 from .blocking_patch import Patches
+from .blocking_sched import Held, call_held, call_started
 
 Check = Callable[[tuple[Any, ...], dict[str, Any]], bool]
 
@@ -26,7 +27,7 @@ Check = Callable[[tuple[Any, ...], dict[str, Any]], bool]
 class CallRecorder(Protocol):
     """What the interceptors report to (the plugin)."""
 
-    def blocked_call(self, call: str, seconds: float, caller: FrameType | None) -> None: ...
+    def blocked_call(self, call: str, held: Held, caller: FrameType | None) -> None: ...
 
     def foreign_loop(self, label: str) -> None: ...
 
@@ -209,6 +210,7 @@ def _timed_call(
     if tid in _busy:
         return original(*args, **kwargs)
     _busy.add(tid)
+    waited = call_started()
     start = perf_counter()
     try:
         return original(*args, **kwargs)
@@ -216,7 +218,8 @@ def _timed_call(
         # Recorded even when the call raised: it blocked all the same. Frame 2 is the caller
         # of the interceptor.
         try:
-            recorder.blocked_call(call, perf_counter() - start, sys._getframe(2))
+            held = call_held(waited, perf_counter() - start)
+            recorder.blocked_call(call, held, sys._getframe(2))
         finally:
             _busy.discard(tid)
 

@@ -9,8 +9,10 @@ from asyncio import base_events, events
 from time import perf_counter
 from typing import Any, Callable, Protocol
 
+from . import blocking_sched
 from .blocking_frames import FrameInfo, capture
 from .blocking_patch import Patches
+from .blocking_sched import Held
 
 # Enough samples to vote on the blocking line; a stall longer than this keeps the first ones.
 MAX_SAMPLES = 50
@@ -24,7 +26,7 @@ Samples = list[list[FrameInfo]]
 class LoopRecorder(Protocol):
     """What the loop probe reports to (the plugin)."""
 
-    def slow_callback(self, seconds: float, samples: Samples, callback: object) -> None: ...
+    def slow_callback(self, held: Held, samples: Samples, callback: object) -> None: ...
 
     def task_created(self, task: object) -> None: ...
 
@@ -50,6 +52,8 @@ def _timed_run(
     _active: dict[object, float] = active,
     _overdue: dict[object, tuple[float, Samples]] = _samples,
     _run: Callable[[events.Handle], None] = _original_run,
+    _mark_due: list[float] = blocking_sched.mark_due,
+    _mark: Callable[[float], None] = blocking_sched.mark,
 ) -> None:
     # Every asyncio loop callback, task steps included, runs through Handle._run: this is
     # the detector's whole per-callback cost, so it is kept lean (names bound as defaults
@@ -57,6 +61,8 @@ def _timed_run(
     loop = self._loop  # type: ignore[attr-defined]
     start = _clock()
     _active[loop] = start
+    if start >= _mark_due[0]:  # about once per ms, and never without schedstat
+        _mark(start)
     try:
         _run(self)
     finally:
@@ -81,7 +87,10 @@ def _overdue_callback_ended(
         return  # another loop's callback is overdue
     _samples.pop(loop, None)  # this callback's samples, or stale ones of an earlier callback
     if taken[0] == start and elapsed >= _slow_s and _recorder is not None:
-        _recorder.slow_callback(elapsed, taken[1], getattr(handle, "_callback", None))
+        # Judged on what the loop thread did: time it waited for a CPU is not its block.
+        held = blocking_sched.callback_held(start, elapsed)
+        if held.seconds >= _slow_s:
+            _recorder.slow_callback(held, taken[1], getattr(handle, "_callback", None))
 
 
 @functools.wraps(_original_create_task)
@@ -174,6 +183,7 @@ class LoopProbe:
         global _recorder, _slow_s, _sample_after
         # Sample from half the threshold on, so a stall just over it still has samples.
         _recorder, _slow_s, _sample_after = self._recorder, self._slow_s, self._slow_s / 2
+        blocking_sched.enable()
         self._patches.replace(events.Handle, "_run", _timed_run)
         self._patches.replace(base_events.BaseEventLoop, "create_task", _tracked_create_task)
         if self._slow_s != float("inf"):
@@ -188,5 +198,6 @@ class LoopProbe:
             self._watchdog.halt()
             self._watchdog = None
         self._patches.undo()
+        blocking_sched.disable()
         _recorder, _slow_s, _sample_after = None, float("inf"), float("inf")
         _samples.clear()
