@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 import pytest
@@ -96,10 +96,18 @@ def password_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
-@pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    # A fresh app per test, so dependency overrides never leak between tests.
+@pytest.fixture(scope="session")
+def session_app(settings: Settings) -> FastAPI:
+    # One app for the run: FastAPI builds each route's validators on its first request, per
+    # app; an app per test would pay that (tens of ms of CPU on the event loop) every test.
     return create_app(settings)
+
+
+@pytest.fixture
+def app(session_app: FastAPI) -> Iterator[FastAPI]:
+    # The run's app; this test's dependency overrides are removed when it ends, never leaked.
+    yield session_app
+    session_app.dependency_overrides.clear()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -141,11 +149,10 @@ def fresh_email() -> str:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def committing_client(
-    settings: Settings, engine: AsyncEngine, fresh_email: str
+    app: FastAPI, engine: AsyncEngine, fresh_email: str
 ) -> AsyncIterator[AsyncClient]:
     # Each request gets its own pooled connection and really commits, as in production,
     # so concurrent requests can race; the rows for fresh_email are deleted at teardown.
-    app = create_app(settings)
     sessionmaker = create_sessionmaker(engine)
 
     async def session_per_request() -> AsyncIterator[AsyncSession]:
