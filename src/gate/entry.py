@@ -7,6 +7,8 @@ been created yet then, so there is nothing to tear down: exit as an interrupted 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 from types import FrameType
@@ -29,4 +31,19 @@ def main() -> None:
         cli_main()
     except KeyboardInterrupt:
         sys.stderr.write("gate: interrupted\n")
-        sys.exit(130)
+        _exit_interrupted()
+    except SystemExit as exc:
+        if exc.code == 130:
+            _exit_interrupted()
+        raise
+
+
+def _exit_interrupted() -> None:
+    """Exit 130 for certain. A KeyboardInterrupt that once passed through code run by exec()
+    of a string (dataclasses and namedtuple make methods so, at import) marks the interpreter,
+    which then ends itself with SIGINT at exit (status -2, not 130) although gate caught it.
+    Everything gate made is removed by now; only the streams need flushing."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(130)
