@@ -36,14 +36,15 @@ def public_tmp() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def interrupt(
+def signalled(
     gate: GateRunner,
     project: Project,
     args: list[str],
     sig: signal.Signals,
-    reached: Callable[[], bool],
-) -> dict:
-    """Start `gate run`, wait until it reached the step, send the signal, return the report."""
+    reached: Callable[[int], bool],
+    poll_s: float = 0.02,
+) -> tuple[int, str]:
+    """Start `gate run`, wait until reached(pid), send the signal; its exit code and output."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gate", "run", *args],
         cwd=project.root,
@@ -55,10 +56,10 @@ def interrupt(
     )
     try:
         deadline = time.monotonic() + WAIT_S
-        while not reached() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        while not reached(process.pid) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(poll_s)
         assert process.poll() is None, process.communicate()[0]
-        assert reached(), "gate never reached the step"
+        assert reached(process.pid), "gate never reached the step"
         if sig == signal.SIGINT:
             os.killpg(process.pid, sig)
         else:
@@ -68,7 +69,19 @@ def interrupt(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    assert process.returncode == 130, output
+    return process.returncode, output
+
+
+def interrupt(
+    gate: GateRunner,
+    project: Project,
+    args: list[str],
+    sig: signal.Signals,
+    reached: Callable[[], bool],
+) -> dict:
+    """Start `gate run`, wait until it reached the step, send the signal, return the report."""
+    code, output = signalled(gate, project, args, sig, lambda _pid: reached())
+    assert code == 130, output
     report = json.loads((project.root / ".gate/report.json").read_text())
     assert (report["verdict"], report["exit_code"]) == ("error", 130)
     assert {s["name"]: s["status"] for s in report["steps"]}["teardown"] == "ok"
@@ -178,30 +191,12 @@ def test_a_signal_while_gate_is_still_starting_exits_130_without_a_traceback(
 ) -> None:
     # Caught while gate imports its command line: _uuid is loaded by those imports only,
     # after the entry point has installed its handlers (and before anything is created).
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gate", "run"],
-        cwd=small_app.root,
-        env=gate.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    maps = Path(f"/proc/{process.pid}/maps")
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while process.poll() is None and time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                if "/_uuid." in maps.read_text():
-                    break
-            time.sleep(0.001)
-        assert process.poll() is None, process.communicate()[0]
-        os.killpg(process.pid, sig) if sig == signal.SIGINT else process.send_signal(sig)
-        output, _ = process.communicate(timeout=WAIT_S)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode == 130, output
+    def importing(pid: int) -> bool:
+        with contextlib.suppress(OSError):
+            return "/_uuid." in Path(f"/proc/{pid}/maps").read_text()
+        return False
+
+    code, output = signalled(gate, small_app, [], sig, importing, poll_s=0.001)
+    assert code == 130, output
     assert "Traceback" not in output
     assert output == "gate: interrupted\n"

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
-from types import FrameType
 
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+from gate.signals import interrupt_on_termination
 
 
 def main() -> None:
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is signal.SIG_DFL:
-            signal.signal(sig, _interrupt)
+    interrupt_on_termination()
     try:
         from gate.cli import main as cli_main
 

@@ -615,10 +615,10 @@ def _announce_kept(run: _Run, provisioned: Provisioned) -> None:
                      "-d", address.database)
     )  # fmt: skip
     asks = " (it asks for the password)" if address.password else ""
-    run.kept = "the database"
     if provisioned.server_started:
-        run.kept = "the database and its private server"
-    what = f"{run.kept} stay" if provisioned.server_started else f"{run.kept} stays"
+        run.kept, stay = "the database and its private server", "stay"
+    else:
+        run.kept, stay = "the database", "stays"
     run.outcome.notes.append(
-        f"--keep-db: {what}; reach it with: {command}{asks}; `gate clean` removes it"
+        f"--keep-db: {run.kept} {stay}; reach it with: {command}{asks}; `gate clean` removes it"
     )

@@ -15,6 +15,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def interrupt_on_termination() -> None:
+    """For the whole process, SIGTERM/SIGHUP raise KeyboardInterrupt unless someone already
+    handles them; the console script calls it first, before its heavy imports."""
+    for sig in _HANDLED:
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, _raise_interrupt)
+
+
 @contextlib.contextmanager
 def interrupts_unwind() -> Iterator[None]:
     """While inside, SIGTERM/SIGHUP raise KeyboardInterrupt, so every `finally` runs."""

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gate import proc
 from gate.inprocess import HARD_STOP_GRACE_S, PLUGIN_NAME, PLUGIN_PATH
@@ -116,12 +115,14 @@ def run_tests(
     live = ResultsBuilder()
     follower = _Follower(plan.run_dir / "events-main.jsonl", live)
     started = time.monotonic()
-    # When the test now running was first seen running: start-up and collection, however
-    # long, never count against a test.
-    current: list[Any] = [None, started]
+    # The test now running, and since when it was seen running: start-up and collection,
+    # however long, never count against a test.
+    watched: tuple[int, str] | None = None
+    watched_since = started
     killed: list[str] = []
 
     def tick() -> bool:
+        nonlocal watched, watched_since
         follower.poll()
         results = live.results
         if on_progress is not None:
@@ -129,14 +130,10 @@ def run_tests(
         if plan.timeout_s <= 0 or plan.workers != 1:
             return False  # with workers, xdist replaces a worker that its hard stop ended
         running = results.running
-        now = time.monotonic()
-        if not running:
-            current[:] = [None, now]
-            return False
-        key = (results.done, running[0].nodeid)
-        if key != current[0]:
-            current[:] = [key, now]
-        if now - current[1] > plan.timeout_s + WATCHDOG_GRACE_S:
+        key = (results.done, running[0].nodeid) if running else None
+        if key != watched:
+            watched, watched_since = key, time.monotonic()
+        if key is not None and time.monotonic() - watched_since > plan.timeout_s + WATCHDOG_GRACE_S:
             killed.append(f"gate stopped the test process: {running[0].nodeid} hung")
             return True
         return False
