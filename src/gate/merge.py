@@ -146,6 +146,7 @@ def union_results(parts: Sequence[tuple[TestResults, str]], root: Path) -> TestR
             if rebased not in merged.library_dirs:
                 merged.library_dirs.append(rebased)
         merged.blocking += part.blocking
+        merged.blocking_apart += part.blocking_apart
         merged.unwatched += part.unwatched
         merged.timed_out.update(part.timed_out)
         merged.collected += part.collected

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gate.blocking_triage import FAILING, classify
 from gate.redact import redact_tree
 
 PHASES = ("setup", "call", "teardown")
@@ -53,6 +54,8 @@ class TestResults:
     collected: int = 0
     collect_errors: list[tuple[str, str]] = field(default_factory=list)
     blocking: list[dict[str, Any]] = field(default_factory=list)
+    # Findings no line of the project can change (gate.blocking_triage): reported, not failing.
+    blocking_apart: list[dict[str, Any]] = field(default_factory=list)
     unwatched: list[dict[str, Any]] = field(default_factory=list)
     blocking_errors: list[str] = field(default_factory=list)  # the detector's own failures
     timed_out: dict[str, str] = field(default_factory=dict)  # nodeid -> how it was stopped
@@ -134,8 +137,10 @@ class ResultsBuilder:
             elif finding.get("kind") == "detector-error":
                 # gate's own bug, recorded rather than raised in the tests: not a finding.
                 results.blocking_errors.append(str(finding.get("error", "")))
-            else:
+            elif classify(finding) == FAILING:
                 results.blocking.append(finding)
+            else:
+                results.blocking_apart.append(finding)
         elif kind == "session_finish" and event.get("worker", "main") == "main":
             results.finished = True
             results.exitstatus = event.get("exitstatus")
@@ -207,6 +212,7 @@ def redacted(results: TestResults, hide: Callable[[str], str]) -> TestResults:
         case.output = {name: hide(text) for name, text in case.output.items()}
     results.collect_errors = [(nodeid, hide(text)) for nodeid, text in results.collect_errors]
     results.blocking = redact_tree(results.blocking, hide)
+    results.blocking_apart = redact_tree(results.blocking_apart, hide)
     results.unwatched = redact_tree(results.unwatched, hide)
     results.blocking_errors = [hide(text) for text in results.blocking_errors]
     results.timed_out = {nodeid: hide(how) for nodeid, how in results.timed_out.items()}

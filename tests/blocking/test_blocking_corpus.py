@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 from conftest import DetectorRun
 
+from gate.blocking_triage import FAILING, LIBRARY, classify
 from gate.database.address import ServerAddress
+from gate.evaluate import blocking_check
+from gate.results import build_results
 
 Detector = Callable[..., DetectorRun]
 
@@ -17,6 +21,10 @@ def _assert_exact(run: DetectorRun) -> None:
     assert not [e for e in run.events if e.get("kind") == "detector-error"], run.events
     found = run.found()
     assert (run.expected - found, found - run.expected) == (set(), set()), "(missing, unexpected)"
+    # Every finding of the corpus names a project line, so each one fails the gate.
+    assert [
+        (f["test"], f["line"], classify(f)) for f in run.findings if classify(f) != FAILING
+    ] == []
     assert {u["test"] for u in run.unwatched} == run.expected_unwatched
 
 
@@ -34,8 +42,15 @@ def test_blocking_calls_in_async_tests(detector: Detector, coverage: bool) -> No
 
     # "file" is the innermost project frame; "stack" still shows the library beneath it.
     library = run.finding("test_calls.py::test_library_frames_are_not_blamed")
-    assert library["stack"][0] == {"file": "fakelib/__init__.py", "line": 7, "function": "fetch"}
+    assert library["stack"][0] == {
+        "file": "fakelib/__init__.py",
+        "line": 7,
+        "function": "fetch",
+        "project": False,
+        "async": False,
+    }
     assert library["stack"][1]["file"] == "test_calls.py"
+    assert library["stack"][1]["project"] and library["stack"][1]["async"]
 
     helper = run.finding("test_calls.py::test_read_in_helper")
     functions = [f["function"] for f in helper["stack"]]
@@ -110,3 +125,20 @@ def test_uvloop_is_reported_unwatched(detector: Detector) -> None:
         "uvloop",
         "uvloop (anyio asyncio backend with use_uvloop)",
     }
+
+
+def test_blocking_inside_a_library_is_found_and_kept_apart(detector: Detector) -> None:
+    run = detector({"corpus_apart.py": "test_apart.py"})
+    assert run.result.ret == 0, run.result.stdout.str()
+    reasons = {f["test"].split("::")[1]: classify(f) for f in run.findings}
+    assert reasons == {
+        "test_awaits_a_library_that_blocks_inside": LIBRARY,  # the project only awaited it
+        "test_a_library_callback_blocks": LIBRARY,  # no project frame at all
+        "test_calls_a_sync_library_function": FAILING,  # a sync call the project chose
+    }
+    results = build_results(
+        json.dumps({"event": "blocking", **finding}) for finding in run.findings
+    )
+    check = blocking_check(results.blocking, "fail", results.blocking_apart)
+    assert (check.passed, check.actual, len(results.blocking_apart)) == (False, 1, 2)
+    assert "test_apart.py:23" in check.message

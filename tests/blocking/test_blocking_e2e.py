@@ -60,7 +60,7 @@ def seed_sleep(path: Path) -> int:
     return body + 1
 
 
-@pytest.mark.alone  # the sample app's gate.yaml: slow_ms 250, as in test_sample_app_e2e
+@pytest.mark.alone  # the sample app's gate.yaml: the default slow_ms 100, as in test_sample_app_e2e
 def test_sample_app_passes_and_a_seeded_sleep_fails_naming_its_line(
     gate: GateRunner,
     sample_copy: tuple[Project, dict[str, str]],

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gate import __version__
+from gate.blocking_triage import triage
 from gate.diff_coverage import DiffCoverage
 from gate.outcome import RunOutcome
 
@@ -80,6 +81,10 @@ def render_json(outcome: RunOutcome) -> str:
         "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
         "blocking": [] if results is None else [_blocking_entry(f) for f in results.blocking],
+        # Found, not failing: inside libraries, warm-up or test tooling, grouped with counts.
+        "blocking_apart": []
+        if results is None
+        else [group.as_dict() for group in triage(results.blocking_apart).apart],
         "blocking_unwatched": []
         if results is None
         else [_unwatched_entry(u) for u in results.unwatched],

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from gate.blocking_triage import apart_summary, triage
 from gate.diff_coverage import format_lines
 from gate.outcome import RunOutcome
 
@@ -129,7 +130,24 @@ def _blocking(console: Console, outcome: RunOutcome, verbose: bool) -> None:
         console.print(f"      in {escape(_named(labels, verbose))}", highlight=False)
         for note in sorted({str(f["note"]) for f in findings if f.get("note")}):
             console.print(f"      [dim]{escape(note)}[/]", highlight=False)
+    _blocking_apart(console, outcome.results.blocking_apart, verbose)
     _unwatched(console, outcome.results.unwatched, verbose)
+
+
+def _blocking_apart(console: Console, apart: list[dict[str, Any]], verbose: bool) -> None:
+    """Findings that do not fail: one line, or each group with -v, so nothing is hidden."""
+    found = triage(apart)
+    summary = apart_summary(found)
+    if summary is None:
+        return
+    console.print(f"[dim]note: blocking: {escape(summary)}[/]", highlight=False)
+    for group in found.apart if verbose else ():
+        via = f" via {group.entered_at}" if group.entered_at else ""
+        console.print(
+            f"[dim]  {group.reason}: {escape(group.place)} {escape(group.what)} x{group.count}, "
+            f"up to {group.longest_ms:.1f} ms{escape(via)}[/]",
+            highlight=False,
+        )
 
 
 def _unwatched(console: Console, unwatched: list[dict[str, Any]], verbose: bool) -> None:

@@ -105,7 +105,16 @@ def _callback_frames(callback: object, task: object | None) -> list[FrameInfo]:
     code = code or getattr(callback, "__code__", None)
     if code is None:
         return []
-    return [FrameInfo(code.co_filename, code.co_firstlineno, code.co_name, "", code.co_name)]
+    return [
+        FrameInfo(
+            code.co_filename,
+            code.co_firstlineno,
+            code.co_name,
+            "",
+            code.co_name,
+            blocking_frames.is_async(code),
+        )
+    ]
 
 
 # Our own frames (interceptor wrappers, the recorder while a sample is taken) are left
@@ -332,8 +341,16 @@ class BlockingPlugin:
             "wall_ms": finding.duration_ms if finding.wall_ms is None else finding.wall_ms,
             "run_queue_ms": finding.run_queue_ms,
             "worker": WORKER,
+            # "project" and "async" let gate tell a line the project can change from a
+            # library's own work (gate.blocking_triage).
             "stack": [
-                {"file": self._paths.display(f.filename), "line": f.line, "function": f.function}
+                {
+                    "file": self._paths.display(f.filename),
+                    "line": f.line,
+                    "function": f.function,
+                    "project": self._paths.is_project(f.filename),
+                    "async": f.is_async,
+                }
                 for f in finding.stack
             ],
         }

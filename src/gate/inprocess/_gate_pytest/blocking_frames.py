@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import os
 import sys
 import sysconfig
@@ -22,6 +23,7 @@ _IMPORT_MODULES = frozenset(
     }
 )
 _PACKAGE_DIRS = ("site-packages", "dist-packages")
+_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 class FrameInfo(NamedTuple):
@@ -32,6 +34,9 @@ class FrameInfo(NamedTuple):
     function: str
     module: str
     qualname: str
+    # A coroutine or async generator: a project line awaiting a library's async API that
+    # blocks inside is the library's defect, not a line the project can change.
+    is_async: bool = False
 
 
 def capture(frame: FrameType | None, stop: CodeType, skip_files: frozenset[str]) -> list[FrameInfo]:
@@ -51,10 +56,15 @@ def capture(frame: FrameType | None, stop: CodeType, skip_files: frozenset[str])
                     module if isinstance(module, str) else "",
                     # co_qualname is 3.11+; the bare name is the best 3.9/3.10 can do.
                     getattr(code, "co_qualname", code.co_name),
+                    bool(code.co_flags & _ASYNC_FLAGS),  # inline: samples are taken often
                 )
             )
         frame = frame.f_back
     return frames
+
+
+def is_async(code: CodeType) -> bool:
+    return bool(code.co_flags & _ASYNC_FLAGS)
 
 
 def is_import_time(stack: Sequence[FrameInfo]) -> bool:
