@@ -480,7 +480,12 @@ def test_nested_settings_names_come_from_the_model_under_env_nested_delimiter(
         "DATABASE__PORT": "{port}",
         "DATABASE__USERNAME": "{user}",
     }
-    assert config.env == {"APP_CONFIG_FILE": "gate-test-app-config-file"}
+    # A file name code may use as a stem: asked for, never invented.
+    assert config.env == {}
+    assert (
+        "  # APP_CONFIG_FILE: ...  # TODO(gate init): required by your settings (str, no "
+        in (tmp_path / "gate.yaml").read_text()
+    )
     # asyncpg used directly takes postgresql:// only; +asyncpg is SQLAlchemy's spelling.
     assert config.database.scheme == "postgresql"
 
@@ -572,8 +577,8 @@ class Settings(BaseSettings):
     assert [(r.name, r.annotation) for r in facts.required_settings] == [("API_WORKERS", "int")]
     text = render_gate_yaml(facts)
     assert (
-        "  # API_WORKERS: ...  # required by your settings (int, no default): give it a "
-        "test value" in text
+        "  # API_WORKERS: ...  # TODO(gate init): required by your settings (int, no "
+        "default): give it the value your tests use" in text
     )
 
 

@@ -7,19 +7,25 @@ import os
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate.errors import UsageError
+from gate.project_ci import CiFacts, read_ci_facts
 from gate.settings_names import (
     computed_names,
     database_template,
     is_text_type,
+    literal_choices,
     names_in_env_file,
     names_in_text,
+    opened_reads,
     required_reads,
     settings_fields,
 )
+
+# gate check lists every line holding this: what gate init could not decide.
+TODO_MARK = "TODO(gate init)"
 
 # Folders that hold tools, caches or other people's code, never the project's own.
 _NOT_PROJECT = {
@@ -65,6 +71,7 @@ class RequiredSetting:
     in_env_file: bool  # a .env file beside the project sets it already
     read_by: str = "your settings"
     value: str | None = None  # a value gate init found for it (a test config file)
+    value_from: str = "the one test config file found"  # where that value came from
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,15 @@ class ProjectFacts:
     venv_python: str | None = None
     required_settings: tuple[RequiredSetting, ...] = ()
     migrate_script: str | None = None  # without alembic: a migrate.py, relative to project_dir
+    ci: CiFacts = field(default_factory=CiFacts)  # what the project's CI and settings say
 
     @property
     def migrations_command(self) -> list[str] | None:
         if self.alembic_ini is None:
-            return None if self.migrate_script is None else ["python", self.migrate_script]
+            if self.migrate_script is not None:
+                return ["python", self.migrate_script]
+            command = self.ci.migration_command
+            return None if command is None else shlex.split(command)
         if self.alembic_ini == "alembic.ini":
             return ["alembic", "upgrade", "head"]
         return ["alembic", "-c", self.alembic_ini, "upgrade", "head"]
@@ -120,7 +131,10 @@ def sniff_project(root: Path) -> ProjectFacts:
     project_dir = _project_dir(root)
     project = root / project_dir
     packages = _packages(project)
-    names, required = _settings(root, project)
+    sources = _sources(root, project)
+    test_sources = {path: text for path, text in sources.items() if _is_test_source(path)}
+    ci = read_ci_facts(root, project, test_sources)
+    names, required = _settings(root, project, sources, ci)
     return ProjectFacts(
         root=root,
         project_dir=project_dir,
@@ -132,10 +146,23 @@ def sniff_project(root: Path) -> ProjectFacts:
         ),
         has_venv=(project / ".venv").is_dir() or (root / ".venv").is_dir(),
         database_variables=tuple(sorted(names)),
-        scheme=_scheme(root, project),
+        scheme=_scheme(root, project, sources),
         venv_python=_venv_python(root, project),
         required_settings=tuple(required),
+        ci=ci,
     )
+
+
+def _sources(root: Path, project: Path) -> dict[str, str]:
+    """The text of every scanned file, by its path relative to root (.env files too)."""
+    return {
+        path.relative_to(root).as_posix(): _head(path) for path in _scanned_files(root, project)
+    }
+
+
+def _is_test_source(path: str) -> bool:
+    parts = path.split("/")
+    return parts[-1] == "conftest.py" or parts[-1].startswith("test") or "tests" in parts[:-1]
 
 
 def _project_dir(root: Path) -> str:
@@ -208,44 +235,80 @@ def _alembic_ini(project: Path) -> str | None:
     return None
 
 
-def _settings(root: Path, project: Path) -> tuple[set[str], list[RequiredSetting]]:
+def _settings(
+    root: Path, project: Path, sources: dict[str, str], ci: CiFacts
+) -> tuple[set[str], list[RequiredSetting]]:
     """Database variable names, and the other settings tests must be given."""
     # Names only: .env files hold secrets, and gate never reads or repeats the values.
     names: set[str] = set()
     in_env_files: set[str] = set()
-    sources: list[str] = []
+    texts: list[str] = []
     reads: set[str] = set()
-    for path in _scanned_files(root, project):
-        text = _head(path)
-        if path.suffix == ".py":
+    opened: set[str] = set()
+    for path, text in sources.items():
+        if path.endswith(".py"):
             names |= names_in_text(text)
             reads |= required_reads(text)
-            sources.append(text)
+            opened |= opened_reads(text)
+            texts.append(text)
         else:
             found = names_in_env_file(text)
             names |= found
-            if path.name == ".env":  # what the settings load; .env.example only documents
+            if path.rsplit("/", 1)[-1] == ".env":  # what settings load; .env.example documents
                 in_env_files |= found
-    names -= computed_names(sources)
+    names -= computed_names(texts)
     required: dict[str, RequiredSetting] = {}
-    for setting in settings_fields(sources):
+    for setting in settings_fields(texts):
         names.add(setting.env)
         if setting.required and database_template(setting.env) is None:
             required.setdefault(
                 setting.env,
-                RequiredSetting(setting.env, setting.annotation, setting.env in in_env_files),
+                _with_value(
+                    RequiredSetting(setting.env, setting.annotation, setting.env in in_env_files),
+                    ci,
+                ),
             )
     for name in reads - set(required):
         if database_template(name) is None:
-            value = _test_config_file(project) if name.endswith(_FILE_WORDS) else None
-            required[name] = RequiredSetting(
-                name, "str", name in in_env_files, "os.environ[...]", value
-            )
+            # A name stem (f"{APP_CONFIG_FILE}.env") is not a path: only a value code
+            # opens as it is may be a test config file.
+            value = _test_config_file(project) if name in opened else None
+            read = RequiredSetting(name, "str", name in in_env_files, "os.environ[...]", value)
+            required[name] = _with_value(read, ci)
     database = {name for name in names if database_template(name) is not None}
     return database, sorted(required.values(), key=lambda r: r.name)
 
 
-_FILE_WORDS = ("_FILE", "_PATH", "_CONFIG")
+# Names whose value code compares or builds on (APP_ENV == "test", f"{CONFIG_FILE}.env"):
+# a made-up value would be refused, so gate init asks instead of inventing one.
+_CHOICE_WORDS = ("ENV", "ENVIRONMENT", "MODE", "LEVEL", "FILE", "PATH", "CONFIG", "TYPE", "BACKEND")
+
+
+def _with_value(setting: RequiredSetting, ci: CiFacts) -> RequiredSetting:
+    """The value the project's own CI or test setup gives, or a Literal's test-like choice."""
+    if setting.name in ci.env:
+        return RequiredSetting(
+            setting.name,
+            setting.annotation,
+            setting.in_env_file,
+            setting.read_by,
+            ci.env[setting.name],
+            f"as {ci.env_from[setting.name]} sets it",
+        )
+    choices = literal_choices(setting.annotation)
+    testing = [c for c in choices if _TEST_WORD.search(c.lower())]
+    if len(testing) == 1:
+        return RequiredSetting(
+            setting.name,
+            setting.annotation,
+            setting.in_env_file,
+            setting.read_by,
+            testing[0],
+            "the test choice of its Literal",
+        )
+    return setting
+
+
 _TEST_WORD = re.compile(r"(^|[._-])test(s|ing)?($|[._-])")  # test.toml, app-testing.yaml
 _CONFIG_SUFFIXES = {".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".conf", ".env"}
 
@@ -299,24 +362,69 @@ def _scanned_files(root: Path, project: Path) -> Iterator[Path]:
                 yield Path(parent) / name
 
 
-def _scheme(root: Path, project: Path) -> str:
-    text = ""
+def _scheme(root: Path, project: Path, sources: dict[str, str]) -> str:
+    """The URL scheme for the driver the code imports; the project's .env example decides
+    when the code says nothing (or both ways)."""
+    declared = ""
     for folder in dict.fromkeys((project, root)):
         paths = [folder / name for name in _DEPENDENCY_FILES]
         paths += sorted(folder.glob("requirements*.txt")) + sorted(
             folder.glob("requirements/*.txt")
         )
         for path in paths:
-            text += _head(path)
-    # A driver's name goes in the URL only for SQLAlchemy; asyncpg and psycopg used directly
-    # (and libpq) take nothing but postgresql://.
-    if not re.search(r"\b(sqlalchemy|sqlmodel)\b", text, re.IGNORECASE):
+            declared += _head(path)
+    code = "\n".join(text for path, text in sources.items() if path.endswith(".py"))
+    imported = set(_IMPORT.findall(code))
+    shown = _shown_scheme(sources)
+    if imported & {"sqlalchemy", "sqlmodel"}:
+        asynchronous = bool(_ASYNC_SQLALCHEMY.search(code))
+        synchronous = bool(_SYNC_SQLALCHEMY.search(code))
+        if shown is not None and (asynchronous == synchronous):
+            return shown
+        if asynchronous:
+            if "psycopg" in imported or (
+                re.search(r"\bpsycopg\b(?!2)", declared) and not re.search(r"\basyncpg\b", declared)
+            ):
+                return "postgresql+psycopg"
+            return "postgresql+asyncpg"
+        # Sync SQLAlchemy: psycopg2 is its default for postgresql://; psycopg 3 is named.
+        if "psycopg" in imported or (
+            re.search(r"\bpsycopg\b(?!2)", declared) and not re.search(r"\bpsycopg2", declared)
+        ):
+            return "postgresql+psycopg"
         return "postgresql"
-    if re.search(r"\basyncpg\b", text):
+    if imported & {"asyncpg", "psycopg", "psycopg2", "django"}:
+        # asyncpg, psycopg and libpq take nothing but postgresql://.
+        return "postgresql"
+    if shown is not None:
+        return shown
+    # No code yet: what the dependency files declare.
+    if not re.search(r"\b(sqlalchemy|sqlmodel)\b", declared, re.IGNORECASE):
+        return "postgresql"
+    if re.search(r"\basyncpg\b", declared):
         return "postgresql+asyncpg"
-    if re.search(r"\bpsycopg\b", text):  # psycopg 3; psycopg2 is SQLAlchemy's default anyway
+    if re.search(r"\bpsycopg\b", declared):  # psycopg 3; psycopg2 is SQLAlchemy's default anyway
         return "postgresql+psycopg"
     return "postgresql"
+
+
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_ASYNC_SQLALCHEMY = re.compile(r"\bcreate_async_engine\b|\bsqlalchemy\.ext\.asyncio\b")
+_SYNC_SQLALCHEMY = re.compile(r"\b(?:create_engine|engine_from_config)\(")
+# DATABASE_URL=postgresql+asyncpg://... in an .env example: the scheme only, never the rest.
+_ENV_URL_SCHEME = re.compile(
+    r"^\s*(?:export\s+)?\w*(?:DATABASE|DB|POSTGRES|SQLALCHEMY|DSN)\w*\s*=\s*[\"']?"
+    r"(postgres(?:ql)?(?:\+\w+)?)://",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def _shown_scheme(sources: dict[str, str]) -> str | None:
+    for path, text in sources.items():
+        if not path.endswith(".py") and (match := _ENV_URL_SCHEME.search(text)):
+            scheme = match.group(1).lower()
+            return "postgresql" + scheme.partition("+")[1] + scheme.partition("+")[2]
+    return None
 
 
 # ---- rendering -----------------------------------------------------------------------------
@@ -359,17 +467,22 @@ def _env(facts: ProjectFacts) -> str:
     lines = []
     for setting in facts.required_settings:
         why = f"required by {setting.read_by} ({setting.annotation}, no default)"
-        if setting.in_env_file:
-            lines.append(f"  # {setting.name}: ...  # {why}; your .env sets it")
-        elif setting.value is not None:
-            lines.append(f"  # {why}; the one test config file found")
+        if setting.value is not None:
+            lines.append(f"  # {why}; {setting.value_from}")
             lines.append(f"  {setting.name}: {_text(setting.value)}")
-        elif is_text_type(setting.annotation):
+        elif setting.in_env_file:
+            lines.append(f"  # {setting.name}: ...  # {why}; your .env sets it")
+        elif is_text_type(setting.annotation) and not setting.name.endswith(_CHOICE_WORDS):
+            # Free text a settings class takes as it is: any value passes its validation.
             value = "gate-test-" + setting.name.lower().replace("_", "-")
             lines.append(f"  # {why}")
             lines.append(f"  {setting.name}: {_text(value)}")
         else:
-            lines.append(f"  # {setting.name}: ...  # {why}: give it a test value")
+            # An enum, a Literal, a number or a value code uses in its own way (a name stem):
+            # an invented value would be refused, so the user gives the one tests use.
+            lines.append(
+                f"  # {setting.name}: ...  # {TODO_MARK}: {why}: give it the value your tests use"
+            )
     return "\n".join(lines) or "  # SECRET_KEY: test-secret"
 
 
@@ -412,6 +525,8 @@ def _migrations(facts: ProjectFacts) -> str:
     found = "no alembic.ini found"
     if facts.alembic_ini or facts.migrate_script:
         found = f"found: {facts.alembic_ini or facts.migrate_script}"
+    elif facts.ci.migration_command:
+        found = "as your CI runs it"
     return f"""\
 # Migrations that bring each fresh database to the current schema.
 migrations:
@@ -472,10 +587,22 @@ def _migration_folders(facts: ProjectFacts) -> list[str]:
 
 
 def _coverage(facts: ProjectFacts) -> str:
-    if facts.packages:
+    ci = facts.ci
+    if ci.source:
+        source = f"source: {_list(list(ci.source))}  # as your pytest/coverage settings measure"
+    elif facts.packages:
         source = f"source: {_list(list(facts.packages))}"
     else:
         source = "# source: [your_package]"
+    said = f"  # as {', '.join(ci.read)} say{'s' if len(ci.read) == 1 else ''}"
+    # Your floor is kept; coverage.py counts lines only unless branch is set, so a floor
+    # without it is a line floor (a branch floor of the same number would fail a passing CI).
+    if ci.fail_under is not None:
+        floor = f"fail_under: {ci.fail_under:g}{said}"
+        branch = f"branch: {'true' if ci.branch else 'false'}"
+    else:
+        floor = "# fail_under: 90"
+        branch = "# branch: true" if ci.branch is not False else f"branch: false{said}"
     omitted = _omitted(facts)
     omit = (
         f"omit: {_list(omitted)}  # tests and migrations inside the package"
@@ -491,9 +618,9 @@ coverage:
   # File patterns to leave out, e.g. ["*/migrations/*"].
   {omit}
   # Measure branches as well as lines.
-  # branch: true
+  {branch}
   # Total percent the tests must cover, 0..100; 0 = no floor.
-  # fail_under: 90
+  {floor}
   # Floor for every measured file, 0..100; 0 = none.
   # per_file: 0
   # Coverage of the lines changed since base.

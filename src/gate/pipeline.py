@@ -36,6 +36,11 @@ from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
 from gate.locate import locate_failures
 from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
+from gate.migration_target import (
+    migrations_without_run_database,
+    schema_objects,
+    unchanged_message,
+)
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
 from gate.redact import redact, url_secrets
@@ -175,6 +180,10 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
                 run.outcome.checks += checker.from_template(target, provisioned)
             return True
         step.detail = " ".join(command)
+        built = (
+            None if provisioned.server is None else provisioned.server.with_database(target.name)
+        )
+        before = None if built is None or not target.name else schema_objects(built)
         env = bin_dir_first(
             run.interpreter.path, {**run.options.environ, **run.config.env, **target.env}
         )
@@ -200,6 +209,12 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
             )
             if checker is not None:
                 run.outcome.checks += checker.after_failure()
+            return False
+        if built is not None and before is not None and schema_objects(built) == before:
+            step.status = "failed"
+            step.detail = f"{' '.join(command)}: the run's database is unchanged"
+            message = unchanged_message(list(command), target.name)
+            run.outcome.checks.append(Check("migrations", False, 0, 1, message))
             return False
         if checker is not None:
             run.outcome.checks += checker.after_migrations(target, provisioned)
@@ -560,8 +575,17 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
             key_scope=KeyScope(
                 exclude=(path, *(config.root / p.split("::")[0] for p in config.tests.paths)),
                 env=tuple(sorted(config.env.items())),
+                database=(
+                    ("scheme", config.database.scheme),
+                    *sorted(config.database.export.items()),
+                ),
             ),
         )
+        refusal = migrations_without_run_database(
+            config.migrations.command, config.database.export, config.database.effective_mode
+        )
+        if refusal is not None:
+            raise UsageError(refusal)
         plan_checks(config.migrations.checks, config.migrations.command, request.mode)
         check_destinations(_report_destinations(run))
         if config.coverage.source and config.coverage.diff is not None:

@@ -10,7 +10,9 @@ from gate.config import SERVER_WITHOUT_URL, find_config, load_config, missing_mi
 from gate.database.address import parse_server_url
 from gate.diff_coverage import choose_base, require_base
 from gate.errors import UsageError
+from gate.initialize import TODO_MARK
 from gate.interpreter import bin_dir_first, choose_python, probe
+from gate.migration_target import migrations_without_run_database
 from gate.redact import mask_url
 from gate.reporters.destinations import check_destinations
 
@@ -37,6 +39,9 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
         names = ", ".join(database.export)
         yield f"  handed over as: {names} (scheme {database.scheme})"
     command = config.migrations.command
+    refusal = migrations_without_run_database(command, database.export, mode)
+    if refusal is not None:
+        raise UsageError(refusal)
     yield f"migrations: {' '.join(command)}" if command else "migrations: none"
     if command and config.migrations.checks:
         yield f"  checks: {', '.join(config.migrations.checks)}"
@@ -76,3 +81,15 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
         if target is not None:
             check_destinations([(f"reports.{name}", target, name == "html")])
             yield f"report {name}: {target}"
+    yield from _init_todos(path)
+
+
+def _init_todos(path: Path) -> Iterator[str]:
+    """What gate init could not decide and left for the user, line by line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    for number, line in enumerate(lines, start=1):
+        if TODO_MARK in line:
+            yield f"todo: {path.name}:{number}: {line.strip().lstrip('#').strip()}"

@@ -42,8 +42,11 @@ _LIBPQ = {
 _NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:__?[A-Z0-9]+)+\b|\bPG[A-Z]+\b")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 _TEXT_TYPES = {"str", "SecretStr"}
-# os.environ["NAME"]: read with no default, so the code fails without it.
-_REQUIRED_READ = re.compile(r"\benviron\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\]")
+# os.environ["NAME"]: read with no default, so the code fails without it; not
+# `os.environ["NAME"] = "test"`, which sets it (a conftest's own test value).
+_REQUIRED_READ = re.compile(
+    r"\benviron\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\](?!\s*(?:=(?!=)|[-+*/|&]=))"
+)
 
 
 def database_template(name: str) -> str | None:
@@ -287,6 +290,24 @@ def names_in_text(text: str) -> set[str]:
 def required_reads(text: str) -> set[str]:
     """Names code reads as os.environ["NAME"], which raises when the variable is unset."""
     return set(_REQUIRED_READ.findall(text))
+
+
+def opened_reads(text: str) -> set[str]:
+    """Names whose value code opens as a path: open(os.environ["APP_CONFIG_FILE"])."""
+    return set(_OPENED_READ.findall(text))
+
+
+_OPENED_READ = re.compile(
+    r"\b(?:open|Path|load|read_text)\(\s*(?:os\.)?environ(?:\[|\.get\()\s*[\"']([A-Za-z_]\w*)[\"']"
+)
+
+
+def literal_choices(annotation: str) -> tuple[str, ...]:
+    """The values a Literal["dev", "test"] annotation allows; () for any other type."""
+    match = re.fullmatch(r"(?:typing\.)?Literal\[(.*)\]", annotation.strip())
+    if match is None:
+        return ()
+    return tuple(re.findall(r"[\"']([^\"']*)[\"']", match.group(1)))
 
 
 def names_in_env_file(text: str) -> set[str]:

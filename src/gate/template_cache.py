@@ -50,6 +50,9 @@ class KeyScope:
 
     exclude: tuple[Path, ...] = ()  # the tests and gate's own config: migrations never read them
     env: tuple[tuple[str, str], ...] = ()  # gate.yaml's env, which the migrations run with
+    # database.export and database.scheme: how the migrations are told which database to
+    # migrate; a change there can migrate a different database, or none.
+    database: tuple[tuple[str, str], ...] = ()
 
 
 def project_files(root: Path, exclude: Sequence[Path] = ()) -> list[Path]:
@@ -167,6 +170,8 @@ def template_key(
     scope = scope or KeyScope()
     if scope.env:
         parts["env"] = sorted(scope.env)
+    if scope.database:
+        parts["database"] = sorted(scope.database)
     digest.update(json.dumps(parts).encode())
     root = root.resolve()
     files = {
