@@ -40,7 +40,13 @@ def test_argv_switches_off_pytest_cov_and_sets_workers_only_when_installed() -> 
         (
             ["--cov=app", "--cov-fail-under", "100"],
             1,
-            ["pytest-cov (--cov=app --cov-fail-under); ... not --cov-fail-under=100"],
+            ["pytest-cov (--cov=app --cov-fail-under 100); ... not --cov-fail-under=100"],
+        ),
+        # Values kept: issue 12 saw `(--cov --cov-report --cov-report --cov-fail-under=100)`.
+        (
+            ["--cov", "--cov-report", "xml", "--cov-report", "term-missing", "--cov-branch", "-x"],
+            1,
+            ["pytest-cov (--cov --cov-report xml --cov-report term-missing --cov-branch);"],
         ),
         (["--cov"], 1, ["pytest-cov (--cov); ... decide the verdict"]),
         (["-n", "auto"], 1, ["-n auto; gate passed -n 0, so tests.workers (1)"]),

@@ -32,6 +32,7 @@ from gate.diff_coverage import choose_base, diff_coverage, require_base
 from gate.durations import write_durations
 from gate.errors import GateError, InfraError, UsageError
 from gate.evaluate import Check, diff_coverage_check, evaluate, verdict
+from gate.greenlet_use import uses_greenlets
 from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
 from gate.locate import locate_failures
@@ -112,6 +113,7 @@ class _Run:
     secrets: list[str] = field(default_factory=list)
     coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
     kept: str | None = None  # --keep-db: what stays ("the database", ...)
+    cached_template: str | None = None  # a migrated template left on a given server, as a cache
 
     def hide(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -230,7 +232,8 @@ def _coverage_settings(run: _Run) -> CoverageSettings | None:
     if not coverage.source:
         return None
     greenlet = run.interpreter.has("greenlet")
-    if greenlet:
+    # Harmless when nothing runs in greenlets; said only when the project's code does.
+    if greenlet and uses_greenlets(run.config.root, coverage.source):
         run.outcome.notes.append(
             "coverage concurrency set to thread,greenlet: greenlet is installed, and async "
             "SQLAlchemy code runs in greenlets that coverage misses otherwise"
@@ -514,6 +517,19 @@ def _write_shard_or_durations(run: _Run) -> list[str]:
     return []
 
 
+def _teardown_detail(run: _Run) -> str:
+    kept = [] if run.kept is None else [f"{run.kept} (--keep-db)"]
+    if run.cached_template is not None:
+        # By design: the next run with the same migrations clones it instead of migrating.
+        kept.append(
+            f"the migrated template {run.cached_template}, kept as a cache "
+            "(gate clean --cache removes it)"
+        )
+    if not kept:
+        return "removed everything this run created"
+    return "removed everything this run created but " + " and ".join(kept)
+
+
 def run_gate(options: RunOptions, console: Console) -> RunOutcome:
     """Run the whole gate; never raises for problems it can explain (see outcome.error)."""
     started = time.monotonic()
@@ -530,11 +546,7 @@ def run_gate(options: RunOptions, console: Console) -> RunOutcome:
                 teardown = outcome.step("teardown")
                 with shielded(), timed(teardown):
                     stack.close()
-                    teardown.detail = (
-                        "removed everything this run created"
-                        if run.kept is None
-                        else f"removed everything this run created but {run.kept} (--keep-db)"
-                    )
+                    teardown.detail = _teardown_detail(run)
     except KeyboardInterrupt:
         outcome.verdict, outcome.exit_code = "error", 130
         outcome.error = "interrupted; everything this run created was removed"
@@ -611,7 +623,10 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
 
     # (database owner) Migrate first (into the cached template, or the run database without
     # the cache), then make the run's databases: one, plus a clone per xdist worker.
-    if not _migrate(run, provisioned, run_dir):
+    migrated = _migrate(run, provisioned, run_dir)
+    if request.mode == "server" and request.cache and provisioned.template is not None:
+        run.cached_template = provisioned.template
+    if not migrated:
         return
     with timed(outcome.step("provision")) as step:
         provisioned.create_run_databases(worker_count(_workers(run)))

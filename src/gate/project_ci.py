@@ -24,7 +24,7 @@ _COV_SOURCE = re.compile(r"--cov[= ]+([A-Za-z_][\w./-]*)")
 _COV_BRANCH = re.compile(r"--cov-branch\b")
 # The commands that bring a database to the schema, as a CI step or a make target runs them.
 _MIGRATE = re.compile(
-    r"^\s*(?:-\s*|run:\s*|\$\s*)?((?:uv run |poetry run |pdm run |python -m )?"
+    r"^\s*(?:-\s*)?(?:run:\s*)?(?:\$\s*)?((?:uv run |poetry run |pdm run |python -m )?"
     r"(?:alembic(?: -c \S+)? upgrade \S+|python3? (?:-m )?\S*migrat\S*(?: \S+)*?"
     r"|python3? manage\.py migrate))\s*$",
     re.MULTILINE,

@@ -119,6 +119,13 @@ class Provisioned:
     _private: EphemeralServer | None = None
     _variant: str | None = None  # the cached-cluster variant holding this run's template
 
+    @property
+    def template(self) -> str | None:
+        """The migrated template run databases are cloned from, when there is one."""
+        if self._source is None or self._source.startswith(run_database_name(self._run_id)):
+            return None
+        return self._source
+
     def _export(self, address: ServerAddress) -> dict[str, str]:
         assert self._request is not None
         return export_environment(self._request.export, address, self._request.scheme)

@@ -184,7 +184,7 @@ def override_notes(
     gate: tests.args, after `--`), in the user's words."""
     source = f"{whose} ({where})" if where else whose
     notes = []
-    coverage_args = [arg for arg in project_args if arg.startswith("--cov")]
+    coverage_args = _coverage_options(project_args)
     if plan.interpreter.has("pytest_cov") and coverage_args:
         fail_under = _option_value(project_args, "--cov-fail-under")
         floor = f", not --cov-fail-under={fail_under}" if fail_under else ""
@@ -201,6 +201,26 @@ def override_notes(
             f"-n {passed}, so tests.workers ({plan.workers}) decides how many workers run"
         )
     return notes
+
+
+# pytest-cov's options that take no value; the others take the next argument unless "=".
+_COV_FLAGS = {"--cov-branch", "--cov-append", "--cov-reset", "--no-cov-on-fail"}
+
+
+def _coverage_options(args: Sequence[str]) -> list[str]:
+    """pytest-cov's options with their values: `--cov-report xml`, not `--cov-report`."""
+    found: list[str] = []
+    taking = False
+    for arg in args:
+        if taking and not arg.startswith("-"):
+            found.append(arg)
+            taking = False
+        elif arg.startswith("--cov"):
+            found.append(arg)
+            taking = "=" not in arg and arg not in _COV_FLAGS
+        else:
+            taking = False
+    return found
 
 
 def _option_value(args: Sequence[str], option: str) -> str | None:

@@ -1,0 +1,195 @@
+"""What went wrong when gate was tried on real projects (issue 12), each in a temp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.config import load_config
+from gate.errors import UsageError
+from gate.greenlet_use import uses_greenlets
+from gate.initialize import sniff_project, write_gate_yaml
+from gate.plan import describe_plan
+from gate.template_cache import KeyScope, template_key
+
+
+def make(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def init(root: Path) -> tuple[str, dict[str, str]]:
+    path = write_gate_yaml(root, force=False)
+    return path.read_text(), dict(load_config(path, {}).env)
+
+
+def test_a_conftest_assignment_gives_the_value_and_is_never_invented(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": "import os\nAPP_ENV = os.environ['APP_ENV']\n",
+            "tests/conftest.py": "import os\n\nos.environ['APP_ENV'] = 'test'\n",
+        },
+    )
+    text, env = init(tmp_path)
+    # Before: `APP_ENV: gate-test-app-env`, which the app's enum setting refused.
+    assert env == {"APP_ENV": "test"}
+    assert "as tests/conftest.py sets it" in text
+
+
+def test_an_assignment_alone_is_not_a_required_read(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "tests/conftest.py": "import os\nos.environ['APP_ENV'] = 'test'\n",
+        },
+    )
+    facts = sniff_project(tmp_path)
+    assert [s.name for s in facts.required_settings] == []
+
+
+def test_a_name_stem_is_asked_for_and_gate_check_lists_it(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": "import os\n"
+            "ENV_FILE = f\"app/config/{os.environ['APP_CONFIG_FILE']}.env\"\n",
+            "app/config/test.env": "X=1\n",
+            "tests/test_app.py": "",
+        },
+    )
+    _, env = init(tmp_path)
+    # Before: `APP_CONFIG_FILE: app/config/test.env`, read as app/config/app/config/test.env.env.
+    assert env == {}
+    todos = [
+        line
+        for line in describe_plan(None, tmp_path, {"PATH": "/usr/bin"})
+        if line.startswith("todo:")
+    ]
+    assert todos == [
+        "todo: gate.yaml:13: APP_CONFIG_FILE: ...  # TODO(gate init): required by "
+        "os.environ[...] (str, no default): give it the value your tests use"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("files", "scheme"),
+    [
+        # asyncpg used directly; SQLAlchemy (sync) only for alembic; .env.example shows postgresql://
+        (
+            {
+                "requirements.txt": "fastapi\nasyncpg\nsqlalchemy\nalembic\npsycopg2-binary\n",
+                "app/db.py": "import asyncpg\n",
+                "migrations/env.py": "from sqlalchemy import engine_from_config\n"
+                "engine = engine_from_config({})\n",
+                ".env.example": "DATABASE_URL=postgresql://app:app@localhost/app\n",
+            },
+            "postgresql",
+        ),
+        # sync SQLModel on psycopg 3
+        (
+            {
+                "pyproject.toml": "[project]\ndependencies = ['sqlmodel', 'psycopg[binary]']\n",
+                "app/db.py": "from sqlmodel import create_engine\nengine = create_engine(URL)\n",
+            },
+            "postgresql+psycopg",
+        ),
+        # async SQLAlchemy on asyncpg
+        (
+            {
+                "pyproject.toml": "[project]\ndependencies = ['sqlalchemy[asyncio]', 'asyncpg']\n",
+                "app/db.py": "from sqlalchemy.ext.asyncio import create_async_engine\n",
+            },
+            "postgresql+asyncpg",
+        ),
+    ],
+)
+def test_the_scheme_follows_the_driver_the_code_imports(
+    tmp_path: Path, files: dict[str, str], scheme: str
+) -> None:
+    make(tmp_path, {"app/__init__.py": "", "tests/test_app.py": "", **files})
+    assert sniff_project(tmp_path).scheme == scheme
+
+
+def test_the_projects_own_floor_and_line_coverage_are_carried_over(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "tests/test_app.py": "",
+            ".github/workflows/ci.yml": "jobs:\n  test:\n    env:\n      APP_ENV: test\n"
+            "      SECRET: ${{ secrets.X }}\n    steps:\n"
+            "      - run: alembic upgrade head\n"
+            "      - run: pytest --cov=app --cov-report xml --cov-fail-under=90\n",
+        },
+    )
+    path = write_gate_yaml(tmp_path, force=False)
+    config = load_config(path, {})
+    # Before: branch coverage with a 90 floor, which failed at 87.8% a CI that gates lines.
+    assert (config.coverage.fail_under, config.coverage.branch) == (90, False)
+    assert config.migrations.command == ["alembic", "upgrade", "head"]
+
+
+def test_addopts_floor_of_100_is_kept(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "tests/test_app.py": "",
+            "pyproject.toml": "[tool.pytest.ini_options]\n"
+            'addopts = "--cov=app --cov-branch --cov-fail-under=100 -n auto"\n',
+        },
+    )
+    config = load_config(write_gate_yaml(tmp_path, force=False), {})
+    assert (config.coverage.fail_under, config.coverage.branch) == (100, True)
+
+
+def test_migrations_without_a_run_database_are_refused(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "tests/test_x.py": "",
+            "gate.yaml": "database:\n  export:\n    DB_URI: '{server_url}'\n"
+            "migrations:\n  command: python -m app.migrate\n",
+        },
+    )
+    with pytest.raises(UsageError) as refused:
+        list(describe_plan(None, tmp_path, {"PATH": "/usr/bin"}))
+    # Before: the command migrated the server's `postgres` database and gate said ✓ migrate.
+    assert str(refused.value).startswith(
+        "migrations.command (python -m app.migrate) would run with no per-run database in its "
+        "environment: database.export hands over DB_URI: '{server_url}'"
+    )
+
+
+def test_the_template_key_changes_with_export_and_scheme(tmp_path: Path) -> None:
+    make(tmp_path, {"alembic.ini": "[alembic]\n"})
+    command = ["alembic", "upgrade", "head"]
+    keys = {
+        template_key(command, tmp_path, 15, (), KeyScope(database=database))
+        for database in (
+            (("scheme", "postgresql"), ("DB_URI", "{server_url}")),
+            (("scheme", "postgresql"), ("DB_URI", "{url}")),
+            (("scheme", "postgresql+asyncpg"), ("DB_URI", "{url}")),
+        )
+    }
+    assert len(keys) == 3
+
+
+def test_greenlets_are_named_only_when_the_code_runs_in_them(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "sync_app/db.py": "from sqlmodel import create_engine\n",
+            "async_app/db.py": "from sqlalchemy.ext.asyncio import create_async_engine\n",
+        },
+    )
+    assert uses_greenlets(tmp_path, ["sync_app"]) is False
+    assert uses_greenlets(tmp_path, ["async_app"]) is True
