@@ -246,6 +246,10 @@ def test_init_then_check_then_refuse_to_overwrite(folder: Path) -> None:
     created = gate(folder, "init")
     assert created.returncode == 0, created.stderr
     assert (folder / "gate.yaml").exists()
+    # init proves its guess with gate check, and says in one paragraph what it could not tell.
+    assert f"  config: {folder / 'gate.yaml'} is valid\n" in created.stdout
+    [unknown] = [line for line in created.stdout.splitlines() if "could not determine" in line]
+    assert "how the schema is made" in unknown and "your coverage floor" in unknown
     check = gate(folder, "check")
     assert check.returncode == 0, check.stderr
     assert check.stdout.startswith(f"config: {folder / 'gate.yaml'} is valid\n")

@@ -226,12 +226,28 @@ def merge_command(
 @app.command("init")
 def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing gate.yaml")] = False,
+    run: Annotated[
+        bool, typer.Option("--run", help="Then run the gate once with the config it wrote")
+    ] = False,
 ) -> None:
-    """Write a commented gate.yaml for the project in the current folder."""
-    from gate.initialize import write_gate_yaml
+    """Write a commented gate.yaml for the project in the current folder, then check it."""
+    from gate.initialize import sniff_project, undetermined, write_gate_yaml
+    from gate.plan import describe_plan
 
-    path = write_gate_yaml(Path.cwd(), force=force)
-    typer.echo(f"wrote {path}; check it with `gate check`, then run `gate run`")
+    facts = sniff_project(Path.cwd())
+    path = write_gate_yaml(Path.cwd(), force=force, facts=facts)
+    typer.echo(f"wrote {path}; `gate check` says:")
+    # The guess is proved before the user relies on it: what `gate check` would refuse
+    # is said now, as one paragraph, with exit 2.
+    for line in list(describe_plan(path, Path.cwd(), dict(os.environ))):
+        typer.echo(f"  {line}")
+    unknown = undetermined(facts)
+    if unknown is not None:
+        typer.echo(unknown)
+    if run:
+        run_command(config=path)
+    else:
+        typer.echo("run `gate run` to gate the project")
 
 
 @app.command("check")

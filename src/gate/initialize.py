@@ -677,14 +677,46 @@ def _list(values: list[str]) -> str:
 # ---- writing -------------------------------------------------------------------------------
 
 
-def write_gate_yaml(root: Path, *, force: bool) -> Path:
+def undetermined(facts: ProjectFacts) -> str | None:
+    """One paragraph: what gate init could not find out, and where in gate.yaml to say it."""
+    unknown = []
+    if not facts.packages and not facts.ci.source:
+        unknown.append("which package to measure (coverage.source is unset: no coverage)")
+    if not facts.test_paths:
+        unknown.append("where the tests are (tests.paths is the whole project)")
+    if not facts.database_variables:
+        unknown.append("how the code reads its database (DATABASE_URL assumed)")
+    if facts.migrations_command is None:
+        unknown.append(
+            "how the schema is made (no alembic.ini, migrate script or migration command in "
+            "your CI; set migrations.command unless the tests make it)"
+        )
+    if facts.ci.fail_under is None:
+        unknown.append("your coverage floor (gate's default, 90% of lines and branches)")
+    todo = [s.name for s in facts.required_settings if s.value is None and not s.in_env_file]
+    asked = [name for name in todo if not _invented(facts, name)]
+    if asked:
+        unknown.append(
+            f"the test value of {', '.join(asked)} (marked {TODO_MARK} under env: in gate.yaml)"
+        )
+    if not unknown:
+        return None
+    return "gate init could not determine " + "; ".join(unknown) + "."
+
+
+def _invented(facts: ProjectFacts, name: str) -> bool:
+    setting = next(s for s in facts.required_settings if s.name == name)
+    return is_text_type(setting.annotation) and not name.endswith(_CHOICE_WORDS)
+
+
+def write_gate_yaml(root: Path, *, force: bool, facts: ProjectFacts | None = None) -> Path:
     """Write ROOT/gate.yaml for the project found there; an existing one needs force."""
     target = root / "gate.yaml"
     if target.exists() and not force:
         raise UsageError(
             f"{target} already exists; edit it, or run `gate init --force` to replace it"
         )
-    text = render_gate_yaml(sniff_project(root))
+    text = render_gate_yaml(facts or sniff_project(root))
     # Write beside it and rename, so an interrupted init never leaves half a gate.yaml.
     partial = target.with_name(f".gate.yaml.{os.getpid()}.tmp")
     try:
