@@ -91,6 +91,9 @@ class ProjectFacts:
     required_settings: tuple[RequiredSetting, ...] = ()
     migrate_script: str | None = None  # without alembic: a migrate.py, relative to project_dir
     ci: CiFacts = field(default_factory=CiFacts)  # what the project's CI and settings say
+    # False: the project's virtualenv and dependencies have no coverage.py (its CI measures
+    # none), so gate measures none either; None: not known.
+    has_coverage: bool | None = None
 
     @property
     def migrations_command(self) -> list[str] | None:
@@ -150,7 +153,30 @@ def sniff_project(root: Path) -> ProjectFacts:
         venv_python=_venv_python(root, project),
         required_settings=tuple(required),
         ci=ci,
+        has_coverage=_has_coverage(root, project),
     )
+
+
+def _has_coverage(root: Path, project: Path) -> bool | None:
+    installed: bool | None = None
+    for venv in dict.fromkeys((project / ".venv", root / ".venv")):
+        for site in venv.glob("lib/python*/site-packages"):
+            installed = installed or (site / "coverage").is_dir()
+    if installed:
+        return True
+    declared = "".join(
+        _head(folder / name)
+        for folder in dict.fromkeys((project, root))
+        for name in (*_DEPENDENCY_FILES, "requirements.txt", "tox.ini")
+    )
+    for folder in dict.fromkeys((project, root)):
+        for path in sorted(folder.glob("requirements*.txt")) + sorted(
+            folder.glob("requirements/*.txt")
+        ):
+            declared += _head(path)
+    if re.search(r"\b(?:coverage|pytest-cov)\b", declared):
+        return True
+    return installed
 
 
 def _sources(root: Path, project: Path) -> dict[str, str]:
@@ -168,7 +194,7 @@ def _is_test_source(path: str) -> bool:
 def _project_dir(root: Path) -> str:
     # A monorepo keeps the backend one level down (full-stack-fastapi-template: backend/),
     # and its settings read an env file relative to it, so commands must run there.
-    if _has_code(root):
+    if _has_code(root) or _runs_pytest_here(root):
         return "."
     found = [sub.name for sub in _subfolders(root) if _has_code(sub)]
     if not found:
@@ -178,6 +204,20 @@ def _project_dir(root: Path) -> str:
     if "backend" in found:
         return "backend"
     return found[0] if len(found) == 1 else "."
+
+
+def _runs_pytest_here(folder: Path) -> bool:
+    """pytest settings or a Django manage.py: the project's tests run from this folder."""
+    if (folder / "pytest.ini").is_file() or (folder / "manage.py").is_file():
+        return True
+    return any(
+        marker in _head(folder / name)
+        for name, marker in (
+            ("pyproject.toml", "[tool.pytest.ini_options]"),
+            ("setup.cfg", "[tool:pytest]"),
+            ("tox.ini", "[pytest]"),
+        )
+    )
 
 
 def _has_code(folder: Path) -> bool:
@@ -588,13 +628,18 @@ def _migration_folders(facts: ProjectFacts) -> list[str]:
 
 def _coverage(facts: ProjectFacts) -> str:
     ci = facts.ci
-    if ci.source:
+    if facts.has_coverage is False:
+        source = (
+            f"# source: {_list(list(facts.packages) or ['your_package'])}  # your project has "
+            "no coverage.py (add pytest-cov or coverage to its test dependencies to measure)"
+        )
+    elif ci.source:
         source = f"source: {_list(list(ci.source))}  # as your pytest/coverage settings measure"
     elif facts.packages:
         source = f"source: {_list(list(facts.packages))}"
     else:
         source = "# source: [your_package]"
-    said = f"  # as {', '.join(ci.read)} say{'s' if len(ci.read) == 1 else ''}"
+    said = f"  # as {ci.floor_from} says"
     # Your floor is kept; coverage.py counts lines only unless branch is set, so a floor
     # without it is a line floor (a branch floor of the same number would fail a passing CI).
     if ci.fail_under is not None:
@@ -602,7 +647,11 @@ def _coverage(facts: ProjectFacts) -> str:
         branch = f"branch: {'true' if ci.branch else 'false'}"
     else:
         floor = "# fail_under: 90"
-        branch = "# branch: true" if ci.branch is not False else f"branch: false{said}"
+        branch = (
+            "# branch: true"
+            if ci.branch is not False
+            else "branch: false  # as your coverage settings say"
+        )
     omitted = _omitted(facts)
     omit = (
         f"omit: {_list(omitted)}  # tests and migrations inside the package"
@@ -680,7 +729,9 @@ def _list(values: list[str]) -> str:
 def undetermined(facts: ProjectFacts) -> str | None:
     """One paragraph: what gate init could not find out, and where in gate.yaml to say it."""
     unknown = []
-    if not facts.packages and not facts.ci.source:
+    if facts.has_coverage is False:
+        unknown.append("coverage: your test environment has no coverage.py, so none is measured")
+    elif not facts.packages and not facts.ci.source:
         unknown.append("which package to measure (coverage.source is unset: no coverage)")
     if not facts.test_paths:
         unknown.append("where the tests are (tests.paths is the whole project)")
@@ -691,7 +742,7 @@ def undetermined(facts: ProjectFacts) -> str | None:
             "how the schema is made (no alembic.ini, migrate script or migration command in "
             "your CI; set migrations.command unless the tests make it)"
         )
-    if facts.ci.fail_under is None:
+    if facts.ci.fail_under is None and facts.has_coverage is not False:
         unknown.append("your coverage floor (gate's default, 90% of lines and branches)")
     todo = [s.name for s in facts.required_settings if s.value is None and not s.in_env_file]
     asked = [name for name in todo if not _invented(facts, name)]

@@ -19,7 +19,9 @@ from typing import Any
 import yaml
 
 _MAX_BYTES = 256 * 1024
-_FAIL_UNDER = re.compile(r"--cov-fail-under[= ]+(\d+(?:\.\d+)?)")
+_FAIL_UNDER = re.compile(
+    r"--(?:cov-)?fail-under[= ]+(\d+(?:\.\d+)?)"
+)  # pytest-cov, coverage report
 _COV_SOURCE = re.compile(r"--cov[= ]+([A-Za-z_][\w./-]*)")
 _COV_BRANCH = re.compile(r"--cov-branch\b")
 # The commands that bring a database to the schema, as a CI step or a make target runs them.
@@ -48,6 +50,7 @@ class CiFacts:
     env: Mapping[str, str] = field(default_factory=dict)  # name -> value, with where below
     env_from: Mapping[str, str] = field(default_factory=dict)  # name -> file that set it
     read: tuple[str, ...] = ()  # the files that said something, relative to the project
+    floor_from: str | None = None  # the file the coverage floor came from
 
 
 def _head(path: Path) -> str:
@@ -84,6 +87,8 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
     env_from: dict[str, str] = {}
     read: list[str] = []
 
+    floor_from: str | None = None
+
     def shown(path: Path) -> str:
         try:
             return path.relative_to(project).as_posix()
@@ -96,7 +101,7 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
         if settings:
             read.append(shown(path))
         if "fail_under" in settings:
-            fail_under = _number(settings["fail_under"])
+            fail_under, floor_from = _number(settings["fail_under"]), shown(path)
         if "branch" in settings:
             branch = str(settings["branch"]).strip().lower() in ("true", "1", "yes", "on")
         if "source" in settings and not source:
@@ -106,7 +111,7 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
     for path, text in texts:
         said = False
         if match := _FAIL_UNDER.search(text):
-            fail_under, said = float(match.group(1)), True
+            fail_under, said, floor_from = float(match.group(1)), True, shown(path)
         if _COV_BRANCH.search(text):
             branch, said = True, True
         found = [m for m in _COV_SOURCE.findall(text) if m not in ("report", "config")]
@@ -114,7 +119,9 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
             source, said = list(dict.fromkeys(found)), True
         if migration is None and (match := _MIGRATE.search(text)):
             migration, said = _without_runner(match.group(1)), True
-        for name, value in _ci_env(path, text).items():
+        # Only jobs that run the tests: a deploy job's values are production's.
+        values = _ci_env(path, text) if _TEST_JOB.search(text) else {}
+        for name, value in values.items():
             env.setdefault(name, value)
             env_from.setdefault(name, shown(path))
             said = True
@@ -126,7 +133,9 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
             value = match.group(2) if match.group(1) else match.group(4)
             if name not in env:
                 env[name], env_from[name] = value, path_text
-    return CiFacts(fail_under, branch, tuple(source), migration, env, env_from, tuple(read))
+    return CiFacts(
+        fail_under, branch, tuple(source), migration, env, env_from, tuple(read), floor_from
+    )
 
 
 def _number(value: object) -> float | None:
@@ -196,9 +205,14 @@ def _ci_env(path: Path, text: str) -> dict[str, str]:
     return found
 
 
+_TEST_JOB = re.compile(r"\b(?:pytest|py\.test|coverage|tox|nox|make test)\b")
+
+
 def _env_maps(data: object) -> Iterator[Mapping[Any, Any]]:
     if isinstance(data, dict):
         for key, value in data.items():
+            if key == "services":  # a service container's settings, not the tests' environment
+                continue
             if key in ("env", "variables") and isinstance(value, dict):
                 yield value
             else:
