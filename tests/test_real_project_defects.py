@@ -9,7 +9,7 @@ import pytest
 from gate.config import load_config
 from gate.errors import UsageError
 from gate.greenlet_use import uses_greenlets
-from gate.initialize import sniff_project, write_gate_yaml
+from gate.initialize import allow_entries, sniff_project, with_allow, write_gate_yaml
 from gate.plan import describe_plan
 from gate.template_cache import KeyScope, template_key
 
@@ -193,3 +193,57 @@ def test_greenlets_are_named_only_when_the_code_runs_in_them(tmp_path: Path) -> 
     )
     assert uses_greenlets(tmp_path, ["sync_app"]) is False
     assert uses_greenlets(tmp_path, ["async_app"]) is True
+
+
+def test_genuine_findings_are_written_into_blocking_allow_with_a_comment_each(
+    tmp_path: Path,
+) -> None:
+    make(tmp_path, {"app/__init__.py": "", "tests/test_app.py": ""})
+    path = write_gate_yaml(tmp_path, force=False)
+    hashing = {
+        "test": "tests/test_login.py::test_login",
+        "call": None,
+        "file": "app/security.py",
+        "line": 16,
+        "duration_ms": 305.2,
+        "stack": [
+            {"file": "bcrypt/__init__.py", "line": 80, "function": "hashpw"},
+            {"file": "app/security.py", "line": 16, "function": "get_password_hash"},
+        ],
+    }
+    entries = allow_entries([hashing, {**hashing, "test": "tests/test_users.py::test_me"}])
+    assert entries == [
+        (
+            "app/security.py:get_password_hash",
+            "a callback holding the loop at line 16, x2 up to 305 ms (first in "
+            "tests/test_login.py::test_login): found by gate init's first run; fix it, then "
+            "remove this entry",
+        )
+    ]
+    path.write_text(with_allow(path.read_text(), entries))
+    assert load_config(path, {}).blocking.allow == ["app/security.py:get_password_hash"]
+
+
+def test_a_django_project_is_gated_from_its_top_folder_without_coverage(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "manage.py": "",
+            "pytest.ini": "[pytest]\nDJANGO_SETTINGS_MODULE = config.test\n",
+            "requirements.txt": "django\npsycopg2\npytest-django\n",
+            "config/__init__.py": "",
+            "config/base.py": "DATABASES = {'default': env.db('DATABASE_URL')}\n",
+            "shop/__init__.py": "",
+            "shop/tests/test_views.py": "",
+            ".venv/lib/python3.12/site-packages/django/__init__.py": "",
+            ".github/workflows/ci.yml": "jobs:\n  build:\n    services:\n      postgres:\n"
+            "        env:\n          POSTGRES_PASSWORD: postgres\n"
+            "    steps:\n      - run: pytest\n",
+        },
+    )
+    facts = sniff_project(tmp_path)
+    assert (facts.project_dir, facts.has_coverage, facts.scheme) == (".", False, "postgresql")
+    assert dict(facts.ci.env) == {}  # the service container's env is not the tests'
+    config = load_config(write_gate_yaml(tmp_path, force=False, facts=facts), {})
+    assert config.coverage.measured is False
+    assert config.database.export == {"DATABASE_URL": "{url}"}

@@ -245,9 +245,33 @@ def init_command(
     if unknown is not None:
         typer.echo(unknown)
     if run:
-        run_command(config=path)
+        _first_run(path)
     else:
         typer.echo("run `gate run` to gate the project")
+
+
+def _first_run(path: Path) -> None:
+    """Run the gate once; genuine blocking findings, the one failure a project adopting gate
+    cannot fix on the spot, go into blocking.allow (a comment each) and the gate runs again."""
+    from gate.initialize import allow_entries, with_allow
+    from gate.pipeline import RunOptions, run_gate
+
+    console = make_console("auto")
+    options = RunOptions(cwd=Path.cwd(), environ=dict(os.environ), config_path=path)
+    outcome = run_gate(options, console)
+    failed = {check.name for check in outcome.checks if not check.passed}
+    findings = [] if outcome.results is None else outcome.results.blocking
+    if failed != {"blocking"} or not findings or outcome.exit_code != 1:
+        _show_outcome(console, outcome, quiet=False, verbose=False)
+        return
+    entries = allow_entries(findings)
+    path.write_text(with_allow(path.read_text(encoding="utf-8"), entries), encoding="utf-8")
+    typer.echo(
+        f"the first run found {len(findings)} blocking call(s) at {len(entries)} place(s) in "
+        f"your code; they are now in blocking.allow in {path.name}, each with a comment "
+        "saying what was found, so the gate passes and a new one fails. Running again:"
+    )
+    run_command(config=path)
 
 
 @app.command("check")

@@ -6,9 +6,10 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gate.errors import UsageError
 from gate.project_ci import CiFacts, read_ci_facts
@@ -758,6 +759,47 @@ def undetermined(facts: ProjectFacts) -> str | None:
 def _invented(facts: ProjectFacts, name: str) -> bool:
     setting = next(s for s in facts.required_settings if s.name == name)
     return is_text_type(setting.annotation) and not name.endswith(_CHOICE_WORDS)
+
+
+def allow_entries(findings: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """blocking.allow entries ("path.py:function") for the places of a first run's findings,
+    each with a comment naming what was found there, most frequent first."""
+    places: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in findings:
+        function = next(
+            (
+                str(frame.get("function"))
+                for frame in finding.get("stack") or []
+                if frame.get("file") == finding.get("file")
+                and frame.get("line") == finding.get("line")
+            ),
+            "*",
+        )
+        places.setdefault(f"{finding.get('file')}:{function}", []).append(finding)
+    entries = []
+    for entry, found in sorted(places.items(), key=lambda item: (-len(item[1]), item[0])):
+        first = found[0]
+        what = first.get("call") or "a callback holding the loop"
+        longest = max(float(f.get("duration_ms") or 0.0) for f in found)
+        comment = (
+            f"{what} at line {first.get('line')}, x{len(found)} up to {longest:.0f} ms "
+            f"(first in {first.get('test')}): found by gate init's first run; fix it, "
+            "then remove this entry"
+        )
+        entries.append((entry, comment))
+    return entries
+
+
+def with_allow(text: str, entries: Sequence[tuple[str, str]]) -> str:
+    """The gate.yaml text with blocking.allow set to these entries, a comment above each."""
+    lines = ["  allow:"]
+    for entry, comment in entries:
+        lines.append(f"    # {comment}")
+        lines.append(f"    - {_text(entry)}")
+    marker = "  # allow: []\n"
+    if marker not in text:
+        raise UsageError("gate.yaml has no `# allow: []` line under blocking: to add to")
+    return text.replace(marker, "\n".join(lines) + "\n", 1)
 
 
 def write_gate_yaml(root: Path, *, force: bool, facts: ProjectFacts | None = None) -> Path:

@@ -88,6 +88,7 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
     read: list[str] = []
 
     floor_from: str | None = None
+    source_on_command_line = False
 
     def shown(path: Path) -> str:
         try:
@@ -115,8 +116,8 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
         if _COV_BRANCH.search(text):
             branch, said = True, True
         found = [m for m in _COV_SOURCE.findall(text) if m not in ("report", "config")]
-        if found and not source:
-            source, said = list(dict.fromkeys(found)), True
+        if found and not source_on_command_line:  # --cov overrides coverage.py's source
+            source, said, source_on_command_line = list(dict.fromkeys(found)), True, True
         if migration is None and (match := _MIGRATE.search(text)):
             migration, said = _without_runner(match.group(1)), True
         # Only jobs that run the tests: a deploy job's values are production's.
