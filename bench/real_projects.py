@@ -1,0 +1,312 @@
+"""Trials of gate on real public projects: `gate init` + `gate run` with zero edits to gate.yaml,
+in ephemeral and server mode, then one seeded defect at a time, each of which must fail naming
+the right test or line. Prints a table (docs/any-project.md keeps the last one).
+
+    uv run python bench/real_projects.py --source full-stack-fastapi-template=PATH ...
+        [--only NAME] [--server postgresql://postgres@127.0.0.1:5432/postgres]
+        [--skip-defects] [--by-hand]
+
+PATH is a git clone (or a URL git can clone) of the project; the pinned commit is checked out
+into a temp folder, never into this repository. Each project's environment is installed as its
+own CI installs it (uv, pip from its lock or requirements). Runs are heavy: one at a time.
+--by-hand times what a developer does without gate: make a database on the server, run the
+migration command, run the project's own test command against it, drop the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+GATE = str(Path(sys.executable).with_name("gate"))
+PY = "/root/.pyenv/versions/{}/bin/python{}"
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One seeded defect: an edit, and what the report must then name."""
+
+    name: str
+    path: str
+    old: str  # "" appends `new` to the file
+    new: str
+    expect_test: str | None = None  # a failed test's id
+    expect_check: str | None = None  # a failed check's name
+    expect_place: str | None = None  # "file:line" of a failing blocking finding
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    shape: str
+    commit: str
+    setup: tuple[str, ...]  # shell commands, run in the checkout
+    by_hand: tuple[str, ...] = ()  # the project's own test commands, run in `folder`
+    folder: str = "."
+    env: dict[str, str] = field(default_factory=dict)  # by hand: what its CI sets
+    defects: tuple[Defect, ...] = ()
+
+
+def python(version: str) -> str:
+    major_minor = ".".join(version.split(".")[:2])
+    return PY.format(version, major_minor)
+
+
+UNTESTED = """
+
+def seeded_untested(values):
+    total = 0
+    for value in values:
+        if value > 0:
+            total += value
+        elif value < -100:
+            total -= 2 * value
+        else:
+            total -= value
+    if total > 1000:
+        total = 1000
+    return total
+"""
+
+PROJECTS = (
+    Project(
+        name="full-stack-fastapi-template",
+        shape="FastAPI, sync SQLModel + psycopg 3, backend/ folder, POSTGRES_* variables",
+        # The parent of the commit that moved to Python 3.14, which this machine lacks.
+        commit="a7275354",
+        setup=(f"uv sync --python {python('3.12.1')}",),
+        folder="backend",
+        by_hand=(
+            "alembic upgrade head",
+            "coverage run -m pytest tests/",
+            "coverage report --fail-under=90",
+        ),
+        defects=(
+            Defect(
+                "failing assertion",
+                "backend/tests/api/routes/test_login.py",
+                "assert r.status_code == 200",
+                "assert r.status_code == 201",
+                expect_test="tests/api/routes/test_login.py::test_get_access_token",
+            ),
+            Defect(
+                "uncovered function",
+                "backend/app/crud.py",
+                "",
+                UNTESTED,
+                expect_check="coverage.fail_under",
+            ),
+            Defect(
+                "time.sleep in an async handler",
+                "backend/app/api/routes/utils.py",
+                "async def health_check() -> bool:\n    return True",
+                "async def health_check() -> bool:\n    import time\n\n    time.sleep(0.2)\n"
+                "    return True",
+                expect_place="app/api/routes/utils.py:33",
+            ),
+            Defect(
+                "(the test that reaches it)",
+                "backend/tests/api/routes/test_health.py",
+                "",
+                "def test_health(client):\n"
+                '    assert client.get("/api/v1/utils/health-check/").json() is True\n',
+            ),
+        ),
+    ),
+    Project(
+        name="Django-Styleguide-Example",
+        shape="Django + DRF, pytest-django, DATABASE_URL via django-environ, no coverage",
+        commit="a70ef43",
+        setup=(
+            f"uv venv -q -p {python('3.12.1')} .venv",
+            "uv pip install -q -p .venv -r requirements/local.txt",
+        ),
+        by_hand=("pytest",),
+        defects=(
+            Defect(
+                "failing assertion",
+                "styleguide_example/users/tests/services/test_user_create.py",
+                "self.assertEqual(1, BaseUser.objects.count())",
+                "self.assertEqual(2, BaseUser.objects.count())",
+                expect_test="styleguide_example/users/tests/services/test_user_create.py::"
+                "UserCreateTests::test_user_with_capitalized_email_cannot_be_created",
+            ),
+        ),
+    ),
+    Project(
+        name="fastapi-realworld-example-app",
+        shape="FastAPI, asyncpg + aiosql, Python 3.9, addopts -n auto --cov-fail-under=100",
+        commit="029eb77",
+        setup=(
+            f"uv venv -q -p {python('3.9.18')} .venv",
+            # Its CI installs poetry.lock; the same pins, and the setuptools poetry brought.
+            "python3 -c \"import tomllib; [print(p['name'] + '==' + p['version']) for p in "
+            "tomllib.load(open('poetry.lock', 'rb'))['package']]\" > .pins.txt",
+            "uv pip install -q -p .venv --no-deps -r .pins.txt setuptools==65.5.0",
+        ),
+        env={"SECRET_KEY": "secret_key"},
+        by_hand=("alembic upgrade head", "pytest -n 0"),
+    ),
+)
+
+
+def sh(
+    command: str | list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[int, str, float]:
+    started = time.monotonic()
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        shell=isinstance(command, str),
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+def gate_run(checkout: Path, *args: str) -> tuple[int, dict, float]:
+    report = checkout / ".trial-report.json"
+    code, output, seconds = sh([GATE, "run", "-q", "--json", str(report), *args], checkout)
+    data = (
+        json.loads(report.read_text())
+        if report.exists()
+        else {"verdict": "error", "output": output}
+    )
+    return code, data, seconds
+
+
+def summary(report: dict) -> str:
+    failing = len(report.get("blocking") or [])
+    apart = sum(g["count"] for g in report.get("blocking_apart") or [])
+    tests = report.get("tests", {})
+    coverage = (report.get("coverage") or {}).get("percent")
+    shown = f"{tests.get('passed', 0)}/{tests.get('total', 0)} tests"
+    if coverage is not None:
+        shown += f", {coverage:.1f}%"
+    return f"{shown}; blocking {failing} failing, {apart} apart"
+
+
+def judged(defect: Defect, report: dict) -> bool:
+    failed_tests = {t["test"] for t in report.get("failed_tests") or []}
+    failed_checks = {c["name"] for c in report.get("checks") or [] if not c["passed"]}
+    places = {f"{f['file']}:{f['line']}" for f in report.get("blocking") or []}
+    return (
+        (defect.expect_test is None or defect.expect_test in failed_tests)
+        and (defect.expect_check is None or defect.expect_check in failed_checks)
+        and (defect.expect_place is None or defect.expect_place in places)
+    )
+
+
+def apply(checkout: Path, defect: Defect) -> None:
+    path = checkout / defect.path
+    if not defect.old:
+        path.write_text((path.read_text() if path.exists() else "") + defect.new)
+        return
+    text = path.read_text()
+    assert defect.old in text, f"{defect.path}: {defect.old!r} not found"
+    path.write_text(text.replace(defect.old, defect.new, 1))
+
+
+def by_hand(project: Project, checkout: Path, server: str) -> float:
+    """A developer's loop without gate: a database by hand, migrations, the own test command."""
+    name = f"byhand_{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = server.rpartition("/")
+    env = {
+        **project.env,
+        "DATABASE_URL": f"{base}/{name}",
+        "POSTGRES_SERVER": "127.0.0.1",
+        "POSTGRES_DB": name,
+        "POSTGRES_USER": "postgres",
+        "PATH": f"{checkout / '.venv/bin'}:{os.environ['PATH']}",
+    }
+    try:
+        for command in project.by_hand:
+            sh(command, checkout / project.folder, env)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return time.monotonic() - started
+
+
+def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix=f"trial-{project.name}-") as temp:
+        checkout = Path(temp) / project.name
+        subprocess.run(["git", "clone", "-q", source, str(checkout)], check=True)
+        subprocess.run(["git", "checkout", "-q", project.commit], cwd=checkout, check=True)
+        for command in project.setup:
+            code, output, _ = sh(command, checkout, {"UV_PYTHON_DOWNLOADS": "never"})
+            if code != 0:
+                return [f"| {project.name} | {project.commit} | setup failed: {output[-200:]!r} |"]
+        code, output, init_s = sh([GATE, "init"], checkout)
+        print(output, file=sys.stderr)
+        modes = [("ephemeral", ())]
+        if args.server:
+            modes.append(("server", ("--database-url", args.server)))
+        for mode, extra in modes:
+            code, report, seconds = gate_run(checkout, *extra)
+            rows.append(
+                f"| {project.name} | {project.commit} | 0 | {mode}: {report['verdict']} "
+                f"(exit {code}) | {summary(report)} | init {init_s:.0f}s, run {seconds:.0f}s |"
+            )
+        if args.by_hand and args.server:
+            seconds = by_hand(project, checkout, args.server)
+            rows.append(f"| {project.name} | | | by hand | | {seconds:.0f}s |")
+        if not args.skip_defects:
+            pending = list(project.defects)
+            while pending:
+                defect = pending.pop(0)
+                apply(checkout, defect)
+                if pending and pending[0].name.startswith("("):
+                    apply(checkout, pending.pop(0))  # a defect with the test that reaches it
+                code, report, seconds = gate_run(checkout)
+                ok = "named right" if judged(defect, report) and code == 1 else "NOT named"
+                rows.append(
+                    f"| {project.name} | seeded: {defect.name} | 0 | {report['verdict']} "
+                    f"(exit {code}), {ok} | {summary(report)} | run {seconds:.0f}s |"
+                )
+                sh("git checkout -q -- . && git clean -qfd -e .venv -e gate.yaml", checkout)
+        shutil.rmtree(checkout / ".gate", ignore_errors=True)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", action="append", default=[], help="NAME=PATH or URL")
+    parser.add_argument("--only", help="run this project only")
+    parser.add_argument("--server", help="a PostgreSQL server URL for the server-mode run")
+    parser.add_argument("--skip-defects", action="store_true")
+    parser.add_argument("--by-hand", action="store_true")
+    args = parser.parse_args()
+    sources = dict(item.split("=", 1) for item in args.source)
+    print("| project | commit | edits | verdict | findings | time |")
+    print("|---|---|---|---|---|---|")
+    for project in PROJECTS:
+        if args.only and project.name != args.only:
+            continue
+        if project.name not in sources:
+            print(f"| {project.name} | {project.commit} | | no --source given | | |")
+            continue
+        for row in trial(project, sources[project.name], args):
+            print(row, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
