@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from gate.config import load_config
 from gate.errors import UsageError
 from gate.greenlet_use import uses_greenlets
 from gate.initialize import allow_entries, sniff_project, with_allow, write_gate_yaml
+from gate.outcome import RunOutcome
 from gate.plan import describe_plan
+from gate.reporters.terminal import render_terminal
+from gate.results import TestCase, TestResults
 from gate.template_cache import KeyScope, template_key
 
 
@@ -247,3 +251,25 @@ def test_a_django_project_is_gated_from_its_top_folder_without_coverage(tmp_path
     config = load_config(write_gate_yaml(tmp_path, force=False, facts=facts), {})
     assert config.coverage.measured is False
     assert config.database.export == {"DATABASE_URL": "{url}"}
+
+
+def test_failures_with_one_cause_are_shown_once_with_the_count() -> None:
+    cause = (
+        "ImportError while importing test module\n"
+        "app/models.py:3: in <module>\n    def broken(:\n"
+        "E   SyntaxError: invalid syntax"
+    )
+    results = TestResults(
+        collect_errors=[(f"tests/test_{n}.py", cause) for n in range(83)],
+    )
+    for n in range(3):
+        case = TestCase(f"tests/test_a.py::test_{n}", outcome="error", phase="setup")
+        case.message, case.longrepr = "E   SyntaxError: invalid syntax", cause
+        results.cases[case.nodeid] = case
+    console = Console(record=True, width=200, color_system=None)
+    render_terminal(console, RunOutcome(root=Path("."), run_id="x", results=results))
+    text = console.export_text()
+    # Before: 83 identical tracebacks, 453 lines.
+    assert text.count("SyntaxError: invalid syntax") == 2  # once per cause
+    assert "collection error tests/test_0.py and 82 more with the same error" in text
+    assert "3 tests failed the same way: tests/test_a.py::test_0" in text

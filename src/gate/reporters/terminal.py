@@ -11,6 +11,7 @@ from rich.markup import escape
 from gate.blocking_triage import apart_summary, triage
 from gate.diff_coverage import format_lines
 from gate.outcome import RunOutcome
+from gate.results import TestCase
 
 STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red"}
@@ -37,19 +38,45 @@ def _failed_output(console: Console, outcome: RunOutcome) -> None:
                 console.print(f"  {escape(line)}", highlight=False)
 
 
+def _cause(case: TestCase) -> tuple[str, str, str]:
+    """Failures alike in outcome, message and the end of their traceback share a cause."""
+    tail = case.longrepr.strip().splitlines()[-MAX_FAILURE_LINES:]
+    return (case.outcome, case.message, "\n".join(tail))
+
+
 def _failures(console: Console, outcome: RunOutcome, verbose: bool) -> None:
     results = outcome.results
     if results is None:
         return
+    # One cause, shown once: a SyntaxError in an app module fails every test file importing it.
+    errors: dict[str, list[str]] = {}
     for nodeid, text in results.collect_errors:
-        console.print(f"\n[red]collection error[/] {escape(nodeid or '(session)')}")
-        for line in text.strip().splitlines()[-MAX_FAILURE_LINES:]:
+        tail = "\n".join(text.strip().splitlines()[-MAX_FAILURE_LINES:])
+        errors.setdefault(tail, []).append(nodeid or "(session)")
+    for tail, nodeids in errors.items():
+        same = f" and {len(nodeids) - 1} more with the same error" if len(nodeids) > 1 else ""
+        console.print(f"\n[red]collection error[/] {escape(nodeids[0])}{same}")
+        if len(nodeids) > 1:
+            console.print(f"  [dim]{escape(_named(nodeids[1:], verbose))}[/]", highlight=False)
+        for line in tail.splitlines():
             console.print(f"  {escape(line)}", highlight=False)
     bad = results.bad_cases
     if not bad:
         return
     console.print(f"\n[bold]Failed tests[/] ({len(bad)})")
+    causes: dict[tuple[str, str, str], list[str]] = {}
     for case in bad:
+        causes.setdefault(_cause(case), []).append(case.nodeid)
+    for case in bad:
+        alike = causes[_cause(case)]
+        if alike[0] != case.nodeid:
+            continue  # shown with the first test that failed this way
+        if len(alike) > 1:
+            console.print(
+                f"  [red]✗[/] {len(alike)} tests failed the same way: "
+                f"{escape(_named(alike, verbose))}",
+                highlight=False,
+            )
         where = ""
         if case.location is not None:
             place = case.location.path + (f":{case.location.line}" if case.location.line else "")
