@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from gate.config import load_config
+from gate.database.address import ServerAddress
 from gate.errors import UsageError
 from gate.greenlet_use import uses_greenlets
 from gate.initialize import allow_entries, sniff_project, with_allow, write_gate_yaml
@@ -16,6 +18,7 @@ from gate.plan import describe_plan
 from gate.reporters.terminal import render_terminal
 from gate.results import TestCase, TestResults
 from gate.template_cache import KeyScope, template_key
+from tests.conftest import GateRunner, Project
 
 
 def make(root: Path, files: dict[str, str]) -> Path:
@@ -273,3 +276,23 @@ def test_failures_with_one_cause_are_shown_once_with_the_count() -> None:
     assert text.count("SyntaxError: invalid syntax") == 2  # once per cause
     assert "collection error tests/test_0.py and 82 more with the same error" in text
     assert "3 tests failed the same way: tests/test_a.py::test_0" in text
+
+
+def test_migrations_that_leave_the_run_database_unchanged_fail(
+    gate: GateRunner, small_app: Project, pg_server: ServerAddress
+) -> None:
+    # Migrating "elsewhere": the command reads no variable gate exports, as DB_URI pointed at
+    # the server's `postgres` database did in the trial.
+    small_app.write("migrate.py", "print('migrated somewhere else')\n")
+    config = small_app.root / "gate.yaml"
+    config.write_text(config.read_text() + "migrations:\n  command: python migrate.py\n")
+
+    result = gate("run", "--database-url", pg_server.url(), cwd=small_app.root)
+
+    assert result.code == 1, result.output
+    report = json.loads((small_app.root / ".gate/report.json").read_text())
+    [migrate] = [step for step in report["steps"] if step["name"] == "migrate"]
+    assert migrate["status"] == "failed"
+    [check] = [c for c in report["checks"] if c["name"] == "migrations"]
+    assert check["message"].startswith("`python migrate.py` exited 0 but the run's database ")
+    assert "is unchanged" in check["message"]
