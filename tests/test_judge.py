@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from gate.config import Config, load_config
 from gate.coverage_data import CoverageResult
 from gate.judge import verdict
 from gate.results import TestCase, TestResults
+from tests.conftest import GateRunner, Project, serverless_gate
 
 
 def config_of(tmp_path: Path, text: str) -> Config:
@@ -113,3 +116,36 @@ def test_per_file_floor_is_exact_and_says_so() -> None:
     check = per_file_check(coverage, 90)
     assert not check.passed
     assert check.message == "1 file(s) below the per-file floor of 90%: a.py 89.9%"
+
+
+@pytest.fixture
+def gate(state_dir: Path) -> Iterator[GateRunner]:
+    yield from serverless_gate(state_dir)
+
+
+def test_a_project_at_99_995_percent_fails_a_floor_of_100(
+    gate: GateRunner, project: Project
+) -> None:
+    """One uncovered line among 20,002 statements: rounded to two decimals it read 100%."""
+    body = "\n".join(f"x{n} = {n}" for n in range(20_000))
+    project.write("pkg/__init__.py", "")
+    project.write("pkg/big.py", body + "\n\n\ndef never():\n    return 1\n")
+    project.write(
+        "tests/test_big.py", "import pkg.big\n\n\ndef test_big():\n    assert pkg.big.x1\n"
+    )
+    project.write(
+        "gate.yaml",
+        """
+        database: {mode: none}
+        coverage: {source: [pkg], branch: false, fail_under: 100}
+        blocking: {mode: "off"}
+        reports: {html: null, coverage_xml: null}
+        """,
+    )
+    result = gate("run", cwd=project.root)
+    assert result.code == 1, result.output
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    floor = next(c for c in report["checks"] if c["name"] == "coverage.fail_under")
+    assert floor["passed"] is False
+    assert floor["message"].startswith("coverage 99.9% is below the 100% floor")
+    assert report["coverage"]["percent"] == 99.99
