@@ -33,7 +33,16 @@ from gate.errors import ConfigError
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-_SECTIONS = ("env", "database", "migrations", "tests", "coverage", "blocking", "reports")
+_SECTIONS = (
+    "env",
+    "database",
+    "migrations",
+    "tests",
+    "coverage",
+    "blocking",
+    "server_errors",
+    "reports",
+)
 # Settings that hold text: a plain `5432` or `off` there means the text the user typed.
 _TEXT_SETTINGS: tuple[KeyPath, ...] = (
     ("env", "*"),
@@ -42,6 +51,8 @@ _TEXT_SETTINGS: tuple[KeyPath, ...] = (
     ("database", "export", "*"),
     ("migrations", "command"),
     ("migrations", "command", "*"),
+    ("migrations", "lint", "mode"),
+    ("migrations", "lint", "allow", "*"),
     ("tests", "paths", "*"),
     ("tests", "args"),
     ("tests", "args", "*"),
@@ -51,6 +62,8 @@ _TEXT_SETTINGS: tuple[KeyPath, ...] = (
     ("coverage", "diff", "base"),
     ("blocking", "mode"),
     ("blocking", "allow", "*"),
+    ("server_errors", "mode"),
+    ("server_errors", "allow", "*"),
 )
 
 
@@ -234,9 +247,15 @@ def missing_migration_tool(executable: str, root: Path) -> str:
     )
 
 
+class MigrationLintConfig(_Section):
+    mode: Literal["fail", "warn", "off"] = "warn"
+    allow: Names = Field(default_factory=list)
+
+
 class MigrationsConfig(_Section):
     command: Annotated[list[str] | None, BeforeValidator(_command)] = None
     checks: list[Literal["single_head", "drift", "roundtrip"]] = Field(default_factory=list)
+    lint: MigrationLintConfig = Field(default_factory=MigrationLintConfig)
 
 
 class TestsConfig(_Section):
@@ -280,6 +299,11 @@ class BlockingConfig(_Section):
     allow: Names = Field(default_factory=list)
 
 
+class ServerErrorsConfig(_Section):
+    mode: Literal["fail", "warn", "off"] = "fail"
+    allow: Names = Field(default_factory=list)
+
+
 class ReportsConfig(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
@@ -308,6 +332,9 @@ class Config(_Section):
     tests: TestsConfig = Field(default_factory=TestsConfig)
     coverage: CoverageConfig = Field(default_factory=CoverageConfig)
     blocking: BlockingConfig = Field(default_factory=BlockingConfig)
+    server_errors: ServerErrorsConfig = Field(default_factory=ServerErrorsConfig)
+    # A baseline file that may not exist yet: `gate run --update-ratchet` writes it.
+    ratchet: RootPath = None
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
 
