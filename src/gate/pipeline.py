@@ -20,13 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gate import proc
-from gate.config import (
-    SERVER_WITHOUT_URL,
-    Config,
-    find_config,
-    load_config,
-    missing_migration_tool,
-)
+from gate.config import Config, find_config, load_config, missing_migration_tool
 from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
 from gate.diff_coverage import choose_base, diff_coverage, require_base
 from gate.durations import write_durations
@@ -113,15 +107,11 @@ class _Run:
 
 
 def _database_request(config: Config, options: RunOptions) -> DatabaseRequest:
-    database = config.database
-    url = options.database_url or database.url
-    mode = "server" if options.database_url else database.effective_mode
-    if mode == "server" and not url:
-        raise UsageError(SERVER_WITHOUT_URL)
+    database = config.database.with_server_url(options.database_url, "--database-url")
+    mode = database.effective_mode
     return DatabaseRequest(
         mode=mode,
-        server_url=url,
-        server_url_source="--database-url" if options.database_url else database.url_source,
+        server=database.server_address() if mode == "server" else None,
         scheme=database.scheme,
         export=dict(database.export),
         keep=options.keep_db or database.keep,

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gate.config import load_config
+from gate.config import SERVER_WITHOUT_URL, load_config
+from gate.database.address import ServerAddress
+from gate.errors import UsageError
 from tests.config.conftest import load
 
 # ---- values ----------------------------------------------------------------------------
@@ -123,6 +125,42 @@ def test_effective_database_mode(project: Path, mode: str, url: str, effective: 
 
     assert config.database.effective_mode == effective
     assert config.database.url == (url or None)
+
+
+@pytest.mark.parametrize("mode", ["auto", "ephemeral", "none", "server"])
+def test_a_server_url_from_the_command_line_means_server_mode(project: Path, mode: str) -> None:
+    database = load(project, f"database: {{mode: {mode}}}\n").database
+    given = database.with_server_url("postgresql://app:pw@db:6543/app", "--database-url")
+
+    assert given.effective_mode == "server"
+    assert given.url_source == "--database-url"
+    assert given.server_address() == ServerAddress("db", 6543, "app", "pw", "app")
+    assert database.with_server_url(None, "--database-url") is database
+
+
+def test_server_address_names_where_the_url_came_from(project: Path) -> None:
+    written = load(project, "database: {url: 'mysql://db/app'}\n").database
+    defaulted = load(project, "{}\n", {"DATABASE_URL": "mysql://db/app"}).database
+
+    with pytest.raises(UsageError, match=r"^database\.url: expected a postgresql:// URL"):
+        written.server_address()
+    with pytest.raises(UsageError, match=r"^DATABASE_URL \(the default of database\.url\): "):
+        defaulted.server_address()
+
+
+def test_server_mode_without_a_url_is_refused_by_server_address(project: Path) -> None:
+    database = load(project, "database: {mode: server}\n").database
+
+    assert database.effective_mode == "server"
+    with pytest.raises(UsageError) as caught:
+        database.server_address()
+    assert caught.value.message == SERVER_WITHOUT_URL
+
+
+def test_coverage_is_measured_only_with_a_source(project: Path) -> None:
+    (project / "app").mkdir()
+    assert load(project, "coverage: {source: [app]}\n").coverage.measured is True
+    assert load(project, "coverage: {branch: false}\n").coverage.measured is False
 
 
 def test_config_is_frozen(project: Path) -> None:
