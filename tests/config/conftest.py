@@ -1,4 +1,4 @@
-"""Helpers for the config tests: a project folder to write gate.yaml into, and loading it."""
+"""Helpers for the config tests: a project folder, loading a gate.yaml, gate init's output."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from gate.config import Config, load_config
 from gate.errors import ConfigError
+from gate.initialize import render_gate_yaml, sniff_project
 
 
 @pytest.fixture
@@ -28,3 +29,13 @@ def error_of(project: Path, text: str, environ: dict[str, str] | None = None) ->
     with pytest.raises(ConfigError) as info:
         load(project, text, environ)
     return info.value.message
+
+
+@pytest.fixture(scope="module")
+def init_output(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """What `gate init` writes for a small project: one package, a tests folder."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    (root / "tests").mkdir()
+    return render_gate_yaml(sniff_project(root))

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 from gate.config.values import (
     Command,
     EnvName,
+    EnvValue,
     ExportTemplate,
     Names,
     Number,
@@ -272,7 +273,7 @@ class Config(_Section):
         description="project folder: relative paths resolve against it and commands run "
         "in it; default: the folder holding the config file"
     )
-    env: dict[EnvName, str] = Field(
+    env: dict[EnvName, EnvValue] = Field(
         default_factory=dict, description="extra environment for migrations and tests"
     )
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)

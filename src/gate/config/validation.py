@@ -15,8 +15,8 @@ from gate.config.models import Config
 from gate.config.values import describe
 from gate.errors import ConfigError
 
-# Sections that may be left empty (`coverage:` with every line commented out).
-_SECTIONS = (
+#: Sections that may be left empty (`coverage:` with every line commented out).
+SECTIONS = (
     "env",
     "database",
     "migrations",
@@ -59,7 +59,7 @@ def validate(
         return ConfigError(format_problems(document, display, problems))
 
     data = _texts_as_typed(document)
-    for section in _SECTIONS:
+    for section in SECTIONS:
         if data.get(section) is None:
             data[section] = {}
     defaulted = _fill_environment_defaults(Config, data)

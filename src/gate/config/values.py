@@ -175,6 +175,8 @@ Names = Annotated[
     WithJsonSchema({"anyOf": [_TEXT, {**_TEXTS, "items": {"type": "string", "minLength": 1}}]}),
 ]
 EnvName = Annotated[str, AfterValidator(_env_name)]
+#: Environment values are text; a plain 5432 or true is taken as the text typed.
+EnvValue = Annotated[str, WithJsonSchema({"type": ["string", "number", "boolean"]})]
 ExportTemplate = Annotated[str, AfterValidator(_export_template)]
 UrlScheme = Annotated[str, AfterValidator(_url_scheme)]
 #: A URL, where "" (what `${VAR:-}` gives when VAR is unset) means none.
