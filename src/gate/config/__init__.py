@@ -9,6 +9,7 @@ with did-you-mean). models and values hold what a key may be; schema renders the
 from __future__ import annotations
 
 from gate.config.loading import find_config, load_config
+from gate.config.messages import missing_migration_tool
 from gate.config.models import (
     DEFAULT_FLOOR,
     SERVER_WITHOUT_URL,
@@ -23,7 +24,6 @@ from gate.config.models import (
     ReportsConfig,
     ServerErrorsConfig,
     TestsConfig,
-    missing_migration_tool,
 )
 
 __all__ = [

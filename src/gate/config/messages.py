@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel
@@ -38,6 +39,14 @@ _EXPLANATIONS = {
     "greater_than": "must be more than {gt}",
     "too_short": "must list at least one entry",
 }
+
+
+def missing_migration_tool(executable: str, root: Path) -> str:
+    """The paragraph for a migrations.command whose program is nowhere to be found."""
+    return (
+        f"migrations.command: {executable!r} was not found in {root} "
+        "or on PATH; install it in the project's environment or fix migrations.command"
+    )
 
 
 def explain(error: ErrorDetails) -> Problem:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic.fields import ComputedFieldInfo, FieldInfo
 
 from gate.config.values import (
     Command,
@@ -43,25 +44,25 @@ SERVER_WITHOUT_URL = (
 DEFAULT_FLOOR = 90
 
 
-def missing_migration_tool(executable: str, root: Path) -> str:
-    return (
-        f"migrations.command: {executable!r} was not found in {root} "
-        "or on PATH; install it in the project's environment or fix migrations.command"
-    )
-
-
 def _path(default: str | None, description: str) -> Any:
     # validate_default: a default report path resolves against root like a written one.
     value = None if default is None else Path(default)
     return Field(default=value, validate_default=True, description=description)
 
 
+def _key_title(name: str, info: FieldInfo | ComputedFieldInfo) -> str:
+    # An editor's hover shows the title: the key as written in gate.yaml, not "Slow Ms".
+    return (info.alias if isinstance(info, FieldInfo) else None) or name
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, field_title_generator=_key_title)
 
 
 class DatabaseConfig(_Section):
     """The PostgreSQL database the migrations and tests get."""
+
+    model_config = ConfigDict(title="database")
 
     mode: Literal["auto", "ephemeral", "server", "none"] = Field(
         default="auto",
@@ -129,6 +130,8 @@ class DatabaseConfig(_Section):
 class MigrationLintConfig(_Section):
     """The SQL the migrations ran, checked for what locks or breaks a live database."""
 
+    model_config = ConfigDict(title="migrations.lint")
+
     mode: Mode = Field(
         default="warn",
         description="fail | warn | off; only migrations new since coverage.diff.base can fail",
@@ -141,6 +144,8 @@ class MigrationLintConfig(_Section):
 
 class MigrationsConfig(_Section):
     """How the project's schema is made."""
+
+    model_config = ConfigDict(title="migrations")
 
     command: Command = Field(
         default=None,
@@ -156,6 +161,8 @@ class MigrationsConfig(_Section):
 
 class TestsConfig(_Section):
     """How pytest runs."""
+
+    model_config = ConfigDict(title="tests")
 
     paths: Annotated[Names, Field(min_length=1)] = Field(
         default_factory=lambda: ["tests"], description="test files, folders or node ids"
@@ -182,6 +189,8 @@ class TestsConfig(_Section):
 class DiffConfig(_Section):
     """Coverage of the lines changed since base (git)."""
 
+    model_config = ConfigDict(title="coverage.diff")
+
     base: Text = Field(
         default="origin/main",
         description="git ref the changes are measured from; --base REF overrides it",
@@ -196,6 +205,8 @@ class DiffConfig(_Section):
 
 class CoverageConfig(_Section):
     """What coverage.py measures and the floors it must reach."""
+
+    model_config = ConfigDict(title="coverage")
 
     source: Names = Field(
         default_factory=list,
@@ -220,6 +231,8 @@ class CoverageConfig(_Section):
 class BlockingConfig(_Section):
     """Calls that block the event loop during the tests."""
 
+    model_config = ConfigDict(title="blocking")
+
     mode: Mode = Field(default="fail", description="fail | warn | off")
     slow_ms: Annotated[Number, Field(gt=0)] = Field(
         default=100, description="a callback holding the loop this long (ms) is a finding"
@@ -233,6 +246,8 @@ class BlockingConfig(_Section):
 class ServerErrorsConfig(_Section):
     """Requests made during the tests that crashed the service ("409, not 500")."""
 
+    model_config = ConfigDict(title="server_errors")
+
     mode: Mode = Field(default="fail", description="fail | warn | off")
     allow: Names = Field(
         default_factory=list,
@@ -244,7 +259,7 @@ class ServerErrorsConfig(_Section):
 class ReportsConfig(_Section):
     """Where reports are written; null or false turns one off."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+    model_config = ConfigDict(title="reports", serialize_by_alias=True)
 
     # Stored as json_path because a field named json would shadow BaseModel.json;
     # the key in gate.yaml and the attribute callers read are both `json`.
@@ -267,6 +282,8 @@ class ReportsConfig(_Section):
 
 class Config(_Section):
     """gate.yaml, or [tool.gate] in pyproject.toml."""
+
+    model_config = ConfigDict(title="gate.yaml")
 
     source: Path = Field(description="the config file itself; not a key")
     root: Path = Field(

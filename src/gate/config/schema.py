@@ -32,7 +32,7 @@ def config_schema() -> dict[str, Any]:
     # depends on where the file is, so the schema states it in words only.
     del properties["source"]
     properties["root"] = {
-        "title": "Root",
+        "title": "root",
         "description": properties["root"]["description"],
         "type": "string",
     }
@@ -45,7 +45,6 @@ def config_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_URL,
         **schema,
-        "title": "gate.yaml",
     }
 
 
