@@ -136,6 +136,7 @@ def test_a_server_url_from_the_command_line_means_server_mode(project: Path, mod
     assert given.url_source == "--database-url"
     assert given.server_address() == ServerAddress("db", 6543, "app", "pw", "app")
     assert database.with_server_url(None, "--database-url") is database
+    assert database.with_server_url("", "--database-url") is database
 
 
 def test_server_address_names_where_the_url_came_from(project: Path) -> None:

@@ -69,7 +69,7 @@ class DatabaseConfig(_Section):
         description="auto: server if url is set, else ephemeral (a private PostgreSQL server "
         "gate starts and removes); server: a throwaway database on url; none: no database",
     )
-    # The loader expands a default holding ${...} like a written value (loading.py), so a
+    # The loader expands a default holding ${...} like a written value (validation.py), so a
     # CI service's DATABASE_URL selects server mode unless gate.yaml says otherwise.
     url: OptionalUrl = Field(
         default="${DATABASE_URL:-}",
@@ -114,7 +114,7 @@ class DatabaseConfig(_Section):
 
     def with_server_url(self, url: str | None, source: str) -> DatabaseConfig:
         """These settings with a server named elsewhere (--database-url): server mode on url."""
-        if url is None:
+        if not url:  # not given (None), or given empty: as before, the config decides
             return self
         changed = self.model_copy(update={"mode": "server", "url": url})
         changed._url_source = source
