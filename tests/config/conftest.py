@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from gate.config import Config, load_config
 from gate.errors import ConfigError
 from gate.initialize import render_gate_yaml, sniff_project
+
+README = Path(__file__).parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -39,3 +44,13 @@ def init_output(tmp_path_factory: pytest.TempPathFactory) -> str:
     (root / "app" / "__init__.py").write_text("")
     (root / "tests").mkdir()
     return render_gate_yaml(sniff_project(root))
+
+
+def readme_gate_yaml() -> dict[str, Any]:
+    """The gate.yaml block of the README, parsed."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("\n## gate.yaml\n") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert block is not None, "README's gate.yaml section has no ```yaml block"
+    data: dict[str, Any] = yaml.safe_load(block.group(1))
+    return data

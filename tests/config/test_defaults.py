@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gate.config.document import KeyPath, dotted
+from tests.config.conftest import readme_gate_yaml
 from tests.config.model_defaults import leaves, model_defaults
-
-README = Path(__file__).parents[2] / "README.md"
 
 # Keys whose value in the README is an example of what to write, not the default.
 README_EXAMPLES = {("env",), ("migrations", "command"), ("coverage", "source")}
@@ -32,15 +30,6 @@ NOT_YET_IN_INIT = {
     ("server_errors", "allow"),
     ("ratchet",),
 }
-
-
-def readme_gate_yaml() -> dict[str, Any]:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("\n## gate.yaml\n") :]
-    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert block is not None, "README's gate.yaml section has no ```yaml block"
-    data: dict[str, Any] = yaml.safe_load(block.group(1))
-    return data
 
 
 def commented_keys(text: str) -> tuple[dict[KeyPath, Any], set[KeyPath]]:

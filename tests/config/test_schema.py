@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from gate.cli import app
 from gate.config.document import KeyPath, dotted
 from gate.config.schema import SCHEMA_URL, config_schema, schema_text
+from tests.config.conftest import readme_gate_yaml
 from tests.config.model_defaults import model_defaults
 from tests.config.schema_subset import KEYWORDS, problems
-from tests.config.test_defaults import readme_gate_yaml
 
 REPOSITORY = Path(__file__).parents[2]
 COMMITTED = REPOSITORY / "schema" / "gate.schema.json"
