@@ -248,6 +248,14 @@ def check_command(
         console.print(line, markup=False, highlight=False)
 
 
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of gate.yaml, for editors' completion and checks."""
+    from gate.config.schema import schema_text
+
+    typer.echo(schema_text(), nl=False)
+
+
 @app.command("clean")
 def clean_command(
     older_than: Annotated[
