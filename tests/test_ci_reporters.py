@@ -358,7 +358,9 @@ def test_gitlab_coverage_line_matches_gitlabs_regex() -> None:
 
 def test_nothing_is_written_outside_ci(tmp_path: Path) -> None:
     stream = io.StringIO()
-    assert write_ci_outputs(with_findings(failing_outcome()), {"CI": "true"}, tmp_path, stream) == []
+    assert (
+        write_ci_outputs(with_findings(failing_outcome()), {"CI": "true"}, tmp_path, stream) == []
+    )
     assert stream.getvalue() == ""
     assert list(tmp_path.iterdir()) == []
 
