@@ -144,7 +144,7 @@ def test_the_action_installs_its_own_gate_and_runs_it(
     _, step = documented_use()
     inputs = {name: str(value) for name, value in step["with"].items()}
     inputs["args"] = SERVICE_URL.sub(pg_server.url(), inputs["args"])
-    inputs["args"] += " -- -k 'add or database'"  # pytest's own, quoted as in a shell
+    inputs["args"] += " -v -- -k 'add or database'"  # pytest's own, quoted as in a shell
     steps, outputs = runner.use({**inputs, "workers": "1"})
 
     assert [step.returncode for step in steps] == [0, 0], [s.stdout + s.stderr for s in steps]
@@ -153,6 +153,10 @@ def test_the_action_installs_its_own_gate_and_runs_it(
     run = steps[-1].stdout
     # `gate --version` first: the gate of the action's folder, installed in its own venv
     assert run.startswith("gate 0.1.0\n  installed as backend-gate in " + str(gate_bin.parents[1]))
+    # -v: each command gate runs, as a line a shell would run
+    (pytest_line,) = [line for line in run.splitlines() if " -m pytest " in line]
+    assert pytest_line.startswith(f"$ cd {runner.workspace} && ")
+    assert "-k 'add or database'" in pytest_line
     report_path = runner.workspace / ".gate" / "report.json"
     assert outputs == {"verdict": "pass", "report": str(report_path)}
     report = json.loads(report_path.read_text())

@@ -118,12 +118,16 @@ def run_command(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help="Full failure output, and each command gate runs"),
+    ] = False,
     color: ColorOption = "auto",
 ) -> None:
     """Provision a database, migrate, run the tests under coverage, and judge the result."""
     from gate.pipeline import RunOptions, run_gate
     from gate.shard import parse_shard
+    from gate.shown_commands import shown_on
 
     # A report written to stdout (`--json -`) owns it: the summary goes to stderr, so that
     # `gate run --json - | jq` reads one JSON document.
@@ -165,7 +169,8 @@ def run_command(
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
     )
-    outcome = run_gate(options, console)
+    with shown_on(console, wanted=verbose):
+        outcome = run_gate(options, console)
     _show_outcome(console, outcome, quiet=quiet, verbose=verbose)
 
 
