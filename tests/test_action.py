@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gate import __version__
 from gate.database.address import ServerAddress
 from tests.conftest import GateRunner, Project
 from tests.test_ci_docs import DOCS, SERVICE_URL, documented, uses_gate_action
@@ -125,7 +126,8 @@ def documented_use() -> tuple[dict[str, Any], dict[str, Any]]:
     """docs/ci.md's workflow that uses the action: its job and its step of the action."""
     (workflow,) = [w for w in documented() if "jobs" in w and uses_gate_action(w)]
     (job,) = workflow["jobs"].values()
-    (step,) = [s for s in job["steps"] if str(s.get("uses", "")).endswith("/gate@v0.1.0")]
+    # pinned to a tag of this version, like the pre-commit example's rev
+    (step,) = [s for s in job["steps"] if str(s.get("uses", "")).endswith(f"/gate@v{__version__}")]
     return job, step
 
 
@@ -152,7 +154,9 @@ def test_the_action_installs_its_own_gate_and_runs_it(
     assert gate_bin.parent.parent == runner.temp / "gate-venv"
     run = steps[-1].stdout
     # `gate --version` first: the gate of the action's folder, installed in its own venv
-    assert run.startswith("gate 0.1.0\n  installed as backend-gate in " + str(gate_bin.parents[1]))
+    assert run.startswith(
+        f"gate {__version__}\n  installed as backend-gate in {gate_bin.parents[1]}"
+    )
     # -v: each command gate runs, as a line a shell would run
     (pytest_line,) = [line for line in run.splitlines() if " -m pytest " in line]
     assert pytest_line.startswith(f"$ cd {runner.workspace} && ")

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gate import __version__
 from gate.database.address import ServerAddress
 from tests.conftest import GateResult, GateRunner, Project
 
@@ -293,3 +294,5 @@ def test_pre_commit_hook_definition() -> None:
     assert documented_hook["entry"] == "uv run gate run"
     for key in ("language", "stages", "pass_filenames", "always_run"):
         assert documented_hook[key] == hook[key]
+    remote = next(c for c in documented() if "repos" in c and c["repos"][0]["repo"] != "local")
+    assert remote["repos"][0]["rev"] == f"v{__version__}"  # a tag of this version
