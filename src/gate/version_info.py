@@ -59,7 +59,7 @@ def version_lines(cwd: Path, environ: Mapping[str, str]) -> Iterator[str]:
     """The lines `gate --version` prints; the first is `gate VERSION` alone for scripts."""
     yield f"gate {gate.__version__}"
     yield (
-        f"  installed as {DISTRIBUTION} in {Path(gate.__file__).parent}, running on Python "
+        f"  {installed_as()} in {Path(gate.__file__).parent}, running on Python "
         f"{sys.version.split()[0]} ({sys.executable})"
     )
     setting = read_setting(cwd, environ)
@@ -68,6 +68,19 @@ def version_lines(cwd: Path, environ: Mapping[str, str]) -> Iterator[str]:
     yield f"  tests' Python: {describe_test_python(tests)}"
     yield f"  PostgreSQL: {describe_postgres(setting)}"
     yield f"  coverage.py: {describe_coverage(tests)}"
+
+
+def installed_as() -> str:
+    """How this gate was installed: a report from a source checkout must not claim a release."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return f"not installed as {DISTRIBUTION} (run from its source)"
+    if installed != gate.__version__:  # an editable install whose metadata is older
+        return f"installed as {DISTRIBUTION} {installed}"
+    return f"installed as {DISTRIBUTION}"
 
 
 def read_setting(cwd: Path, environ: Mapping[str, str]) -> Setting:
