@@ -24,8 +24,14 @@ import yaml
 
 from gate import __version__
 from gate.database.address import ServerAddress
-from tests.conftest import GateRunner, Project
-from tests.test_ci_docs import DOCS, SERVICE_URL, documented, uses_gate_action
+from tests.conftest import (
+    CI_DOCS,
+    CI_SERVICE_URL,
+    GateRunner,
+    Project,
+    ci_docs_configs,
+    uses_gate_action,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
@@ -124,7 +130,7 @@ def runner(gate: GateRunner, small_app: Project, tmp_path: Path) -> ActionRun:
 
 def documented_use() -> tuple[dict[str, Any], dict[str, Any]]:
     """docs/ci.md's workflow that uses the action: its job and its step of the action."""
-    (workflow,) = [w for w in documented() if "jobs" in w and uses_gate_action(w)]
+    (workflow,) = [w for w in ci_docs_configs() if "jobs" in w and uses_gate_action(w)]
     (job,) = workflow["jobs"].values()
     # pinned to a tag of this version, like the pre-commit example's rev
     (step,) = [s for s in job["steps"] if str(s.get("uses", "")).endswith(f"/gate@v{__version__}")]
@@ -136,7 +142,7 @@ def test_the_documented_workflow_reads_what_the_action_gives() -> None:
     assert set(step["with"]) <= set(ACTION["inputs"])
     read = {m[1] for s in job["steps"] for m in EXPRESSION.finditer(str(s.get("run", "")))}
     assert read == {f"steps.{step['id']}.outputs.{name}" for name in ACTION["outputs"]}
-    table = re.findall(r"^\| `([\w-]+)` \|", DOCS.read_text(), flags=re.MULTILINE)
+    table = re.findall(r"^\| `([\w-]+)` \|", CI_DOCS.read_text(), flags=re.MULTILINE)
     assert table == list(ACTION["inputs"]), "docs/ci.md's table of inputs"
 
 
@@ -145,7 +151,7 @@ def test_the_action_installs_its_own_gate_and_runs_it(
 ) -> None:
     _, step = documented_use()
     inputs = {name: str(value) for name, value in step["with"].items()}
-    inputs["args"] = SERVICE_URL.sub(pg_server.url(), inputs["args"])
+    inputs["args"] = CI_SERVICE_URL.sub(pg_server.url(), inputs["args"])
     inputs["args"] += " -v -- -k 'add or database'"  # pytest's own, quoted as in a shell
     steps, outputs = runner.use({**inputs, "workers": "1"})
 

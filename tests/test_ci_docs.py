@@ -27,16 +27,21 @@ import yaml
 
 from gate import __version__
 from gate.database.address import ServerAddress
-from tests.conftest import GateResult, GateRunner, Project
+from tests.conftest import (
+    CI_SERVICE_URL,
+    GateResult,
+    GateRunner,
+    Project,
+    ci_docs_configs,
+    uses_gate_action,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs" / "ci.md"
 INSTALL_LINES = {
     "sudo apt-get update && sudo apt-get install -y postgresql",
     "apt-get update && apt-get install -y postgresql",
     "pip install uv",
 }
-SERVICE_URL = re.compile(r"postgresql://postgres:postgres@(?:localhost|postgres):5432/postgres")
 UV_STAND_IN = """\
 #!/bin/sh
 # uv, for these tests only: `uv sync` has nothing to install; `uv run gate ...` runs this gate.
@@ -48,14 +53,7 @@ exit 99
 
 
 def documented() -> list[dict[str, Any]]:
-    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
-    return [yaml.safe_load(block) for block in blocks]
-
-
-def uses_gate_action(workflow: dict[str, Any]) -> bool:
-    """The workflow that uses gate's own action: tests/test_action.py runs that one."""
-    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
-    return any(re.fullmatch(r"[\w-]+/gate@\S+", str(step.get("uses", ""))) for step in steps)
+    return ci_docs_configs()
 
 
 def github_workflows() -> list[dict[str, Any]]:
@@ -89,7 +87,7 @@ class Runner:
             if line in INSTALL_LINES:
                 continue
             assert line.startswith("uv "), f"docs/ci.md has a line the test cannot run: {line}"
-            command = SERVICE_URL.sub(self.server_url, line)
+            command = CI_SERVICE_URL.sub(self.server_url, line)
             completed = subprocess.run(
                 ["bash", "-c", command],
                 cwd=checkout,
