@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from gate.blocking_triage import (
@@ -15,12 +13,13 @@ from gate.blocking_triage import (
     classify,
     triage,
 )
+from gate.findings import BlockingFinding, Frame
 
 
 def frame(
     file: str, function: str = "f", *, project: bool = False, is_async: bool = False
-) -> dict[str, Any]:
-    return {"file": file, "line": 1, "function": function, "project": project, "async": is_async}
+) -> Frame:
+    return Frame(file, 1, function, project, is_async)
 
 
 TEST = frame("tests/test_api.py", "test_x", project=True, is_async=True)
@@ -28,8 +27,11 @@ HANDLER = frame("app/api.py", "create", project=True, is_async=True)
 LOOP = frame("asyncio/events.py", "_run")
 
 
-def finding(*stack: dict[str, Any], test: str = "tests/test_api.py::test_x") -> dict[str, Any]:
-    return {"test": test, "kind": "slow", "call": None, "duration_ms": 150.0, "stack": list(stack)}
+def finding(*stack: Frame, test: str = "tests/test_api.py::test_x") -> BlockingFinding:
+    top = next((f for f in stack if f.project), stack[0])
+    return BlockingFinding(
+        test, "call", "slow", None, top.file, top.line, 150.0, None, None, tuple(stack)
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,13 +85,15 @@ def finding(*stack: dict[str, Any], test: str = "tests/test_api.py::test_x") -> 
     ],
 )
 def test_a_finding_fails_only_at_a_line_the_project_can_change(
-    stack: list[dict[str, Any]], reason: str
+    stack: list[Frame], reason: str
 ) -> None:
     assert classify(finding(*stack)) == reason
 
 
-def test_a_report_without_frame_flags_fails_as_before() -> None:
-    old = {"stack": [{"file": "weakref.py", "line": 1, "function": "f"}]}
+def test_events_without_frame_marks_fail_as_before() -> None:
+    old = BlockingFinding.from_event(
+        {"test": "t", "stack": [{"file": "weakref.py", "line": 1, "function": "f"}]}
+    )
     assert classify(old) == FAILING
 
 
@@ -103,7 +107,7 @@ def test_apart_findings_are_grouped_with_counts_and_tests() -> None:
             finding(HANDLER, LOOP),
         ]
     )
-    assert [f["stack"][0]["file"] for f in result.failing] == ["app/api.py"]
+    assert [f.file for f in result.failing] == ["app/api.py"]
     first = result.apart[0]
     assert (first.reason, first.place, first.count, first.tests) == (
         LIBRARY,
@@ -113,7 +117,7 @@ def test_apart_findings_are_grouped_with_counts_and_tests() -> None:
     )
     assert result.apart[1].entered_at == "tests/test_api.py:1"
     assert apart_summary(result) == (
-        "3 finding(s) not failing (3 library): no line of the project's own code holds the "
-        "loop; listed under blocking_apart in the JSON report"
+        "3 more found inside libraries, warm-up or test tooling (3 library), not failing: "
+        "see blocking_apart in the JSON report"
     )
     assert apart_summary(triage([])) is None

@@ -201,7 +201,9 @@ def test_keep_db_prints_a_psql_command_that_reaches_the_database(
     report = json.loads((small_app.root / ".gate/report.json").read_text())
     [teardown] = [step for step in report["steps"] if step["name"] == "teardown"]
     kept = "the database" if mode == "server" else "the database and its private server"
-    assert teardown["detail"].startswith(f"removed everything this run created but {kept} (--keep-db)")
+    assert teardown["detail"].startswith(
+        f"removed everything this run created but {kept} (--keep-db)"
+    )
     # What was kept is recorded as the run's: `gate clean` removes it (the guard checks).
     cleaned = gate("clean", cwd=small_app.root)
     assert f"removed database {psql[-1]}" in cleaned.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from rich.console import Console
 from gate.config import load_config
 from gate.database.address import ServerAddress
 from gate.errors import UsageError
+from gate.findings import BlockingFinding
 from gate.greenlet_use import uses_greenlets
 from gate.initialize import allow_entries, sniff_project, with_allow, write_gate_yaml
 from gate.outcome import RunOutcome
-from gate.plan import describe_plan
+from gate.preview import describe_run
 from gate.reporters.terminal import render_terminal
 from gate.results import TestCase, TestResults
 from gate.template_cache import KeyScope, template_key
@@ -72,16 +74,17 @@ def test_a_name_stem_is_asked_for_and_gate_check_lists_it(tmp_path: Path) -> Non
             "tests/test_app.py": "",
         },
     )
-    _, env = init(tmp_path)
+    text, env = init(tmp_path)
     # Before: `APP_CONFIG_FILE: app/config/test.env`, read as app/config/app/config/test.env.env.
     assert env == {}
+    [number] = [n for n, line in enumerate(text.splitlines(), 1) if "TODO(gate init)" in line]
     todos = [
         line
-        for line in describe_plan(None, tmp_path, {"PATH": "/usr/bin"})
+        for line in describe_run(None, tmp_path, {"PATH": "/usr/bin"})
         if line.startswith("todo:")
     ]
     assert todos == [
-        "todo: gate.yaml:13: APP_CONFIG_FILE: ...  # TODO(gate init): required by "
+        f"todo: gate.yaml:{number}: APP_CONFIG_FILE: ...  # TODO(gate init): required by "
         "os.environ[...] (str, no default): give it the value your tests use"
     ]
 
@@ -168,7 +171,7 @@ def test_migrations_without_a_run_database_are_refused(tmp_path: Path) -> None:
         },
     )
     with pytest.raises(UsageError) as refused:
-        list(describe_plan(None, tmp_path, {"PATH": "/usr/bin"}))
+        list(describe_run(None, tmp_path, {"PATH": "/usr/bin"}))
     # Before: the command migrated the server's `postgres` database and gate said ✓ migrate.
     assert str(refused.value).startswith(
         "migrations.command (python -m app.migrate) would run with no per-run database in its "
@@ -207,18 +210,21 @@ def test_genuine_findings_are_written_into_blocking_allow_with_a_comment_each(
 ) -> None:
     make(tmp_path, {"app/__init__.py": "", "tests/test_app.py": ""})
     path = write_gate_yaml(tmp_path, force=False)
-    hashing = {
-        "test": "tests/test_login.py::test_login",
-        "call": None,
-        "file": "app/security.py",
-        "line": 16,
-        "duration_ms": 305.2,
-        "stack": [
-            {"file": "bcrypt/__init__.py", "line": 80, "function": "hashpw"},
-            {"file": "app/security.py", "line": 16, "function": "get_password_hash"},
-        ],
-    }
-    entries = allow_entries([hashing, {**hashing, "test": "tests/test_users.py::test_me"}])
+    hashing = BlockingFinding.from_event(
+        {
+            "test": "tests/test_login.py::test_login",
+            "kind": "slow",
+            "file": "app/security.py",
+            "line": 16,
+            "duration_ms": 305.2,
+            "stack": [
+                {"file": "bcrypt/__init__.py", "line": 80, "function": "hashpw"},
+                {"file": "app/security.py", "line": 16, "function": "get_password_hash"},
+            ],
+        }
+    )
+    again = dataclasses.replace(hashing, test="tests/test_users.py::test_me")
+    entries = allow_entries([hashing, again])
     assert entries == [
         (
             "app/security.py:get_password_hash",

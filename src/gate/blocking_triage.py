@@ -13,23 +13,26 @@ apart, grouped and counted, never hidden:
 - "test tooling": a test calling a test-only tool that is slow by design (freezegun
   scanning every module to patch the clock).
 
-The frames come from the test process, innermost first, each with "project" (under root,
-not in a virtualenv or site-packages) and "async" (a coroutine or async generator).
+The frames come from the test process, innermost first, each marked `project` (under root,
+not in a virtualenv or site-packages) and `is_async` (a coroutine or async generator).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from gate.findings import BlockingFinding, Frame
 
 FAILING = "project"
 LIBRARY = "library"
 WARM_UP = "warm-up"
 TEST_TOOLING = "test tooling"
 
-# One-time builders, by the path a frame shows (after site-packages/ or the stdlib folder).
-_WARM_UP_FILES = (
+# One-time builders, by the path a frame shows (after site-packages/ or the stdlib folder),
+# optionally with ":function".
+_WARM_UP = (
     "pydantic/_internal/_generate_schema.py",
     "pydantic/_internal/_model_construction.py",
     "pydantic/_internal/_core_utils.py",
@@ -43,6 +46,7 @@ _WARM_UP_FILES = (
 # Test-only tools whose cost is theirs by design, entered from a test.
 _TEST_TOOLS = ("freezegun/", "time_machine", "_pytest/", "pytest_", "factory/", "faker/")
 _TEST_FILE_PARTS = ("tests/", "test/", "conftest.py")
+MAX_GROUP_TESTS = 10  # tests named per group in the report; the count says how many in all
 
 
 @dataclass(frozen=True)
@@ -57,44 +61,38 @@ class ApartGroup:
     tests: tuple[str, ...]
     entered_at: str | None  # the project line that led into it, when there is one
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_report(self) -> dict[str, Any]:
         return {
             "reason": self.reason,
             "place": self.place,
             "what": self.what,
             "count": self.count,
             "longest_ms": self.longest_ms,
-            "tests": list(self.tests),
+            "tests": list(self.tests[:MAX_GROUP_TESTS]),
             "entered_at": self.entered_at,
         }
 
 
-def _frames(finding: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    stack = finding.get("stack")
-    return [frame for frame in stack or [] if isinstance(frame, Mapping)]
+def _is_warm_up(frames: Sequence[Frame]) -> bool:
+    return any(
+        f"{frame.file}:{frame.function}".startswith(marker)
+        for frame in frames
+        for marker in _WARM_UP
+    )
 
 
-def _shown(frame: Mapping[str, Any]) -> str:
-    return f"{frame.get('file')}:{frame.get('function')}"
+def _is_test_file(frame: Frame) -> bool:
+    name = frame.file.rsplit("/", 1)[-1]
+    return name.startswith("test_") or any(part in frame.file for part in _TEST_FILE_PARTS)
 
 
-def _is_warm_up(frames: Sequence[Mapping[str, Any]]) -> bool:
-    return any(_shown(frame).startswith(marker) for frame in frames for marker in _WARM_UP_FILES)
-
-
-def _is_test_file(frame: Mapping[str, Any]) -> bool:
-    path = str(frame.get("file"))
-    name = path.rsplit("/", 1)[-1]
-    return name.startswith("test_") or any(part in path for part in _TEST_FILE_PARTS)
-
-
-def classify(finding: Mapping[str, Any]) -> str:
-    """FAILING, LIBRARY, WARM_UP or TEST_TOOLING for one finding record."""
-    frames = _frames(finding)
-    if not frames or not any("project" in frame for frame in frames):
-        # A record without the frame flags (an older gate's report): fail as before.
+def classify(finding: BlockingFinding) -> str:
+    """FAILING, LIBRARY, WARM_UP or TEST_TOOLING for one finding."""
+    frames = finding.stack
+    if not frames or all(frame.project is None for frame in frames):
+        # A finding without the frame marks (an older gate's events): it fails, as it did.
         return FAILING
-    innermost = next((at for at, frame in enumerate(frames) if frame.get("project")), None)
+    innermost = next((at for at, frame in enumerate(frames) if frame.project), None)
     # Only what runs beneath the project's last line counts: a project hook that a
     # framework's builder calls is still the project's own code.
     beneath = frames if innermost is None else frames[:innermost]
@@ -105,18 +103,16 @@ def classify(finding: Mapping[str, Any]) -> str:
     if innermost == 0:
         return FAILING  # the project's own line blocks (a call, or its own stalled code)
     entered = frames[innermost - 1]  # the library function the project line called
-    if entered.get("async"):
+    if entered.is_async:
         return LIBRARY
-    if _is_test_file(frames[innermost]) and any(
-        tool in str(entered.get("file")) for tool in _TEST_TOOLS
-    ):
+    if _is_test_file(frames[innermost]) and any(tool in entered.file for tool in _TEST_TOOLS):
         return TEST_TOOLING
     return FAILING
 
 
 @dataclass(frozen=True)
 class BlockingTriage:
-    failing: tuple[Mapping[str, Any], ...]
+    failing: tuple[BlockingFinding, ...]
     apart: tuple[ApartGroup, ...]
 
     @property
@@ -124,18 +120,18 @@ class BlockingTriage:
         return sum(group.count for group in self.apart)
 
 
-def triage(findings: Sequence[Mapping[str, Any]]) -> BlockingTriage:
+def triage(findings: Sequence[BlockingFinding]) -> BlockingTriage:
     """The failing findings, and the others grouped by reason and place, most frequent first."""
-    failing: list[Mapping[str, Any]] = []
-    grouped: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    failing: list[BlockingFinding] = []
+    grouped: dict[tuple[str, str, str], list[BlockingFinding]] = {}
     for finding in findings:
         reason = classify(finding)
         if reason == FAILING:
             failing.append(finding)
             continue
-        frames = _frames(finding)
-        place = f"{frames[0].get('file')}:{frames[0].get('line')}" if frames else "unknown"
-        what = str(finding.get("call") or "slow callback")
+        top = finding.stack[0] if finding.stack else None
+        place = f"{top.file}:{top.line}" if top is not None else "unknown"
+        what = finding.call or "slow callback"
         grouped.setdefault((reason, place, what), []).append(finding)
     groups = [
         ApartGroup(
@@ -143,8 +139,8 @@ def triage(findings: Sequence[Mapping[str, Any]]) -> BlockingTriage:
             place=place,
             what=what,
             count=len(members),
-            longest_ms=max(float(m.get("duration_ms") or 0.0) for m in members),
-            tests=tuple(sorted({str(m.get("test")) for m in members})),
+            longest_ms=max(m.duration_ms for m in members),
+            tests=tuple(sorted({m.test for m in members})),
             entered_at=_entered_at(members[0]),
         )
         for (reason, place, what), members in grouped.items()
@@ -153,22 +149,22 @@ def triage(findings: Sequence[Mapping[str, Any]]) -> BlockingTriage:
     return BlockingTriage(tuple(failing), tuple(groups))
 
 
-def _entered_at(finding: Mapping[str, Any]) -> str | None:
-    for frame in _frames(finding):
-        if frame.get("project"):
-            return f"{frame.get('file')}:{frame.get('line')}"
+def _entered_at(finding: BlockingFinding) -> str | None:
+    for frame in finding.stack:
+        if frame.project:
+            return f"{frame.file}:{frame.line}"
     return None
 
 
-def apart_summary(triage_result: BlockingTriage) -> str | None:
-    """One line for the terminal and the blocking check: what was found but does not fail."""
-    if not triage_result.apart:
+def apart_summary(found: BlockingTriage) -> str | None:
+    """What was found but does not fail, in a few words: "13 inside libraries or warm-up"."""
+    if not found.apart:
         return None
     by_reason: dict[str, int] = {}
-    for group in triage_result.apart:
+    for group in found.apart:
         by_reason[group.reason] = by_reason.get(group.reason, 0) + group.count
     parts = ", ".join(f"{count} {reason}" for reason, count in sorted(by_reason.items()))
     return (
-        f"{triage_result.apart_count} finding(s) not failing ({parts}): no line of the "
-        "project's own code holds the loop; listed under blocking_apart in the JSON report"
+        f"{found.apart_count} more found inside libraries, warm-up or test tooling ({parts}), "
+        "not failing: see blocking_apart in the JSON report"
     )

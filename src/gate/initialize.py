@@ -6,12 +6,13 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from gate.config.schema import SCHEMA_URL
 from gate.errors import UsageError
+from gate.findings import BlockingFinding
 from gate.project_ci import CiFacts, read_ci_facts
 from gate.settings_names import (
     computed_names,
@@ -488,6 +489,7 @@ def render_gate_yaml(facts: ProjectFacts) -> str:
 def _header(facts: ProjectFacts) -> str:
     root = f"root: {_text(facts.project_dir)}" if facts.project_dir != "." else "# root: ."
     return f"""\
+# yaml-language-server: $schema={SCHEMA_URL}
 # gate.yaml: the quality gate for this project, written by `gate init`.
 # `gate check` says what a run would do; `gate run` runs it.
 # Every key is optional; a commented-out key shows its default.
@@ -761,29 +763,28 @@ def _invented(facts: ProjectFacts, name: str) -> bool:
     return is_text_type(setting.annotation) and not name.endswith(_CHOICE_WORDS)
 
 
-def allow_entries(findings: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def allow_entries(findings: Sequence[BlockingFinding]) -> list[tuple[str, str]]:
     """blocking.allow entries ("path.py:function") for the places of a first run's findings,
     each with a comment naming what was found there, most frequent first."""
-    places: dict[str, list[Mapping[str, Any]]] = {}
+    places: dict[str, list[BlockingFinding]] = {}
     for finding in findings:
         function = next(
             (
-                str(frame.get("function"))
-                for frame in finding.get("stack") or []
-                if frame.get("file") == finding.get("file")
-                and frame.get("line") == finding.get("line")
+                frame.function
+                for frame in finding.stack
+                if frame.file == finding.file and frame.line == finding.line
             ),
             "*",
         )
-        places.setdefault(f"{finding.get('file')}:{function}", []).append(finding)
+        places.setdefault(f"{finding.file}:{function}", []).append(finding)
     entries = []
     for entry, found in sorted(places.items(), key=lambda item: (-len(item[1]), item[0])):
         first = found[0]
-        what = first.get("call") or "a callback holding the loop"
-        longest = max(float(f.get("duration_ms") or 0.0) for f in found)
+        what = first.call or "a callback holding the loop"
+        longest = max(f.duration_ms for f in found)
         comment = (
-            f"{what} at line {first.get('line')}, x{len(found)} up to {longest:.0f} ms "
-            f"(first in {first.get('test')}): found by gate init's first run; fix it, "
+            f"{what} at line {first.line}, x{len(found)} up to {longest:.0f} ms "
+            f"(first in {first.test}): found by gate init's first run; fix it, "
             "then remove this entry"
         )
         entries.append((entry, comment))

@@ -8,9 +8,10 @@ from collections.abc import Callable
 import pytest
 from conftest import DetectorRun
 
-from gate.blocking_triage import FAILING, LIBRARY, classify
+from gate.blocking_triage import FAILING, LIBRARY, apart_summary, classify, triage
+from gate.checks.blocking import blocking_check
 from gate.database.address import ServerAddress
-from gate.evaluate import blocking_check
+from gate.findings import BlockingFinding
 from gate.results import build_results
 
 Detector = Callable[..., DetectorRun]
@@ -130,7 +131,9 @@ def test_uvloop_is_reported_unwatched(detector: Detector) -> None:
 def test_blocking_inside_a_library_is_found_and_kept_apart(detector: Detector) -> None:
     run = detector({"corpus_apart.py": "test_apart.py"})
     assert run.result.ret == 0, run.result.stdout.str()
-    reasons = {f["test"].split("::")[1]: classify(f) for f in run.findings}
+    reasons = {
+        f["test"].split("::")[1]: classify(BlockingFinding.from_event(f)) for f in run.findings
+    }
     assert reasons == {
         "test_awaits_a_library_that_blocks_inside": LIBRARY,  # the project only awaited it
         "test_a_library_callback_blocks": LIBRARY,  # no project frame at all
@@ -139,6 +142,8 @@ def test_blocking_inside_a_library_is_found_and_kept_apart(detector: Detector) -
     results = build_results(
         json.dumps({"event": "blocking", **finding}) for finding in run.findings
     )
-    check = blocking_check(results.blocking, "fail", results.blocking_apart)
-    assert (check.passed, check.actual, len(results.blocking_apart)) == (False, 1, 2)
+    found = triage(results.blocking)
+    check = blocking_check(found.failing, "fail", apart_summary(found))
+    assert (check.passed, check.actual, found.apart_count) == (False, 1, 2)
     assert "test_apart.py:23" in check.message
+    assert "2 more found inside libraries, warm-up or test tooling (2 library)" in check.message
