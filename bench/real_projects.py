@@ -192,7 +192,9 @@ def gate_run(checkout: Path, *args: str) -> tuple[int, dict, float]:
 
 
 def summary(report: dict) -> str:
-    failing = len(report.get("blocking") or [])
+    # The report's "blocking" lists every finding; the check counts those that fail.
+    check = [c for c in report.get("checks") or [] if c["name"] == "blocking"]
+    failing = check[0]["actual"] if check else 0
     apart = sum(g["count"] for g in report.get("blocking_apart") or [])
     tests = report.get("tests", {})
     coverage = (report.get("coverage") or {}).get("percent")
