@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gate import proc
+from gate.clean import reap_dead_runs
 from gate.config import (
     SERVER_WITHOUT_URL,
     Config,
@@ -574,6 +575,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         step.detail = f"{path.name}; Python {run.interpreter.python_version} at {python}"
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
+    outcome.notes += reap_dead_runs(state_dir(dict(options.environ)))
     ledger = stack.enter_context(run_ledger(outcome.run_id, state_dir(dict(options.environ))))
     stack.enter_context(proc.recording(ledger.add_process, ledger.forget_process))
     ledger.add_folder(run_dir)

@@ -243,11 +243,10 @@ def provision_database(
             )
             variant = "t" + key[:12]
         private = stack.enter_context(
-            ephemeral_server(binaries, keep=request.keep, cache=cache, variant=variant)
+            ephemeral_server(
+                binaries, keep=request.keep, cache=cache, variant=variant, ledger=ledger
+            )
         )
-        ledger.add_server(private.base_dir, private.process.pid if private.process else None)
-        if not request.keep:
-            stack.callback(ledger.forget_server, private.base_dir)
         where = f"private PostgreSQL on 127.0.0.1:{private.port} ({private.cluster_origin})"
         yield Provisioned(
             address=None,
