@@ -20,9 +20,8 @@ from gate.database.cluster_cache import (
     MAX_VARIANTS,
     ClusterSaver,
     binaries_copies_record,
-    cached_cluster,
     cluster_key,
-    copy_cluster,
+    copy_cached_cluster,
     forget_cluster,
     prune_variants,
 )
@@ -252,12 +251,9 @@ def _prepare_cluster(
     key = cluster_key(server.binaries, initdb_args(account), owner)
     server.cache, server.cache_key = cache, key
     for entry_key, origin in ((f"{key}-{variant}", "warm, with migrated template"), (key, "warm")):
-        if entry_key == key or variant:
-            entry = cached_cluster(cache, entry_key)
-            if entry is not None:
-                copy_cluster(entry, server.data_dir)
-                chown_tree(server.data_dir, account)
-                return origin, None, entry_key
+        if (entry_key == key or variant) and copy_cached_cluster(cache, entry_key, server.data_dir):
+            chown_tree(server.data_dir, account)
+            return origin, None, entry_key
     forget_cluster(cache, key)  # an incomplete entry left by a killed run
 
     def initdb_for_cache(scratch: Path) -> None:
