@@ -78,28 +78,33 @@ def _on_private_server(url: str, ports: set[int]) -> bool:
 def _clean_ledger(ledger: Ledger, report: CleanReport) -> None:
     from gate.provision import drop_leftover  # psycopg: only when a database is to be dropped
 
+    servers = {s.get("pid") for s in ledger.servers}
     for process in list(ledger.processes):
-        # First: its connections would keep the run's databases from being dropped.
-        if _stop_process(process):
+        # First: its connections would keep the run's databases from being dropped. A server's
+        # own process is stopped below, with its folder.
+        if process["pid"] not in servers and _stop_process(process):
             report.remove("process", f"process {process['pid']} (stopped)")
         ledger.forget_process(int(process["pid"]))
     private = _private_ports(ledger)
+    on_private = []
     for database in list(ledger.databases):
-        if _on_private_server(database["url"], private):
-            ledger.forget_database(database["name"])
-            continue
         where = f"database {database['name']} on {mask_url(database['url'])}"
-        try:
-            drop_leftover(database["url"], database["name"])
-        except GateError as exc:
-            report.problems.append(f"{where}: {exc.message}")
-            continue
+        if _on_private_server(database["url"], private):
+            on_private.append(where)  # goes with its server
+        else:
+            try:
+                drop_leftover(database["url"], database["name"])
+            except GateError as exc:
+                report.problems.append(f"{where}: {exc.message}")
+                continue
+            report.remove("database", where)
         ledger.forget_database(database["name"])
-        report.remove("database", where)
     for server in list(ledger.servers):
         where = f"private server in {server['base_dir']}"
         if _stop_server(server):
             report.remove("private server", where)
+            for line in on_private:  # it was still there to be removed (--keep-db)
+                report.remove("database", line)
         else:
             report.remove("record", f"the record of a {where} (it was already gone)")
         ledger.forget_server(Path(str(server["base_dir"])))
