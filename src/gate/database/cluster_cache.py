@@ -29,7 +29,6 @@ from gate.files import cache_root
 COMPLETE_MARKERS = ("PG_VERSION", "global/pg_control")
 # Clusters that also hold a migrated template, kept per PostgreSQL build (newest first).
 MAX_VARIANTS = 5
-LOCK_NAME = ".lock"
 
 
 def cluster_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -69,7 +68,8 @@ def _cache_lock(cache_dir: Path, *, exclusive: bool) -> Iterator[None]:
     """Shared while a run copies an entry, exclusive while entries are taken away: so that
     `gate clean --cache` or another run's pruning never removes a cluster mid-copy."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(cache_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    # Beside the folder, not in it: the folder holds cached clusters and nothing else.
+    fd = os.open(cache_dir.with_name(f"{cache_dir.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
@@ -115,7 +115,7 @@ def clear_cluster_cache(cache_dir: Path) -> list[str]:
     one finishes its copy first."""
     if not cache_dir.is_dir():
         return []
-    entries = sorted(entry for entry in cache_dir.iterdir() if entry.name != LOCK_NAME)
+    entries = sorted(cache_dir.iterdir())
     _remove_entries(cache_dir, entries)
     return [f"cached cluster {entry}" for entry in entries]
 
