@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from gate import shown_commands
 from gate.errors import InfraError
 from gate.lifeline import process_start
 
@@ -238,6 +239,7 @@ def spawn(
 ) -> Child:
     """Start argv in a session of its own, watched: if gate dies, the watcher sends
     stop_signal (then SIGKILL to its group); the ledger's recorders hear of it."""
+    shown_commands.announce(argv, cwd, env)
     as_account: dict[str, Any] = {}
     if account is not None:  # without root's supplementary groups
         as_account = {"user": account.uid, "group": account.gid, "extra_groups": []}
@@ -304,6 +306,7 @@ def capture(
     argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout_s: float = 30.0
 ) -> Completed:
     """Run a short command and return its output; for probes such as `pg_config --bindir`."""
+    shown_commands.announce(argv, None, env)
     try:
         result = subprocess.run(
             list(argv),
