@@ -39,11 +39,12 @@ def test_a_server_is_recorded_before_it_starts_and_completed_once_it_runs(tmp_pa
     assert server["pid_start"] is not None
 
 
-def test_a_run_that_ends_with_something_left_marks_it_kept(tmp_path: Path) -> None:
+def test_a_run_s_ledger_goes_once_everything_in_it_is_removed(tmp_path: Path) -> None:
     with run_ledger("empty", tmp_path) as ledger:
         ledger.add_folder(tmp_path / "f")
         ledger.forget_folder(tmp_path / "f")
     assert not (tmp_path / "empty.json").exists()
     with run_ledger("kept", tmp_path) as ledger:
+        ledger.kept = True  # --keep-db
         ledger.add_database("postgresql://postgres@127.0.0.1:5432/postgres", "gate_kept")
     assert json.loads((tmp_path / "kept.json").read_text())["kept"] is True

@@ -45,8 +45,8 @@ class Ledger:
     folders: list[str] = field(default_factory=list)
     # Every process the run started (its own process group), with the signal that stops it.
     processes: list[dict[str, Any]] = field(default_factory=list)  # {"pid", "pid_start", "signal"}
-    # The run ended and kept what is left on purpose (--keep-db): `gate clean` removes it,
-    # the next `gate run` does not.
+    # The run keeps what it made on purpose (--keep-db): `gate clean` removes it, the next
+    # `gate run` does not.
     kept: bool = False
     # Processes are recorded from background threads too (initdb for the cluster cache).
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -147,10 +147,5 @@ def run_ledger(run_id: str, directory: Path) -> Iterator[Ledger]:
     try:
         yield ledger
     finally:
-        # Reached after teardown only: what is left was kept on purpose (--keep-db), or could
-        # not be removed; either way for `gate clean`, not for the next run to reap.
         if ledger.empty:
             ledger.discard()
-        else:
-            ledger.kept = True
-            ledger.save()

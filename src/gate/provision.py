@@ -210,6 +210,8 @@ def provision_database(
     if request.mode == "none":
         yield Provisioned(address=None)
         return
+    if request.keep:
+        ledger.kept = True  # for `gate clean`, not for the next run's reaping
     with contextlib.ExitStack() as stack:
         if request.mode == "server":
             assert request.server is not None
