@@ -92,17 +92,22 @@ class _Watcher:
         self._next_id = 0
 
     def _pipe(self) -> IO[bytes] | None:
-        if self._process is None or self._owner != os.getpid():
-            self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(LIFELINE_SCRIPT)],
-                stdin=subprocess.PIPE,  # the lifeline: its write end stays in this process only
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C or a kill of gate's group must not end it
-            )
+        if self._owner != os.getpid():
             self._owner = os.getpid()
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-I", "-S", str(LIFELINE_SCRIPT)],
+                    cwd="/",  # holds no project or temp folder busy
+                    stdin=subprocess.PIPE,  # the lifeline: its write end stays in gate only
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,  # a Ctrl-C or a kill of gate's group must not end it
+                )
+            except OSError:
+                self._process = None  # no interpreter to run it: the next run reaps instead
+                return None
             atexit.register(self._close, self._process)
-        return self._process.stdin
+        return None if self._process is None else self._process.stdin
 
     def _send(self, message: Mapping[str, object]) -> None:
         line = (json.dumps(message) + "\n").encode()
