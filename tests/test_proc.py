@@ -40,7 +40,8 @@ if how == "keep":
 def my_watcher(entry):
     try:
         status = [line.split() for line in (entry / "status").read_text().splitlines()]
-        return ["PPid:", str(os.getpid())] in status and b"lifeline" in (entry / "cmdline").read_bytes()
+        ours = ["PPid:", str(os.getpid())] in status
+        return ours and b"lifeline" in (entry / "cmdline").read_bytes()
     except OSError:
         return False
 
