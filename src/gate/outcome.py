@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.checks.migration_lint import MigrationFinding
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffCoverage
 from gate.evaluate import Check
@@ -48,6 +49,7 @@ class RunOutcome:
     duration_s: float = 0.0
     error: str | None = None  # the paragraph shown for an error verdict
     notes: list[str] = field(default_factory=list)  # settings gate adjusted, and why
+    migration_findings: list[MigrationFinding] = field(default_factory=list)  # migrations.lint
 
     def step(self, name: str) -> Step:
         return self.steps[name]

@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gate import proc
+from gate.checks.migration_lint import judge_run
 from gate.config import (
     SERVER_WITHOUT_URL,
     Config,
@@ -36,6 +37,8 @@ from gate.interpreter import Interpreter, bin_dir_first, choose_python, probe
 from gate.ledger import run_ledger, state_dir
 from gate.locate import locate_failures
 from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
+from gate.migration_lint import RECORDED as LINT_RECORDED
+from gate.migration_lint import MigrationLint
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
 from gate.redact import redact, url_secrets
@@ -107,6 +110,7 @@ class _Run:
     secrets: list[str] = field(default_factory=list)
     coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
     kept: str | None = None  # --keep-db: what stays ("the database", ...)
+    migration_lint: MigrationLint | None = None  # migrations.lint: capture, then findings
 
     def hide(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -166,6 +170,9 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
         step.detail = "no migrations.command"
         return True
     checker = _migration_checker(run, run_dir)
+    if run.config.migrations.lint.mode != "off":
+        run.migration_lint = MigrationLint(run.config.root, command, provisioned, run_dir / "lint")
+    lint = run.migration_lint
     with timed(step), provisioned.migration_target(command, run.config.root) as target:
         # (database owner) With the template cache, migrations run once per key into the
         # template; a cached one means there is nothing to run.
@@ -173,15 +180,18 @@ def _migrate(run: _Run, provisioned: Provisioned, run_dir: Path) -> bool:
             step.detail = f"cached template {target.name} (`{' '.join(command)}` not rerun)"
             if checker is not None:
                 run.outcome.checks += checker.from_template(target, provisioned)
+            if lint is not None:
+                lint.from_template(target)
             return True
         step.detail = " ".join(command)
         env = bin_dir_first(
             run.interpreter.path, {**run.options.environ, **run.config.env, **target.env}
         )
         try:
-            completed = proc.run(
-                command, cwd=run.config.root, env=env, output_file=run_dir / "migrate.log"
-            )
+            with lint.capture(target) if lint is not None else contextlib.nullcontext():
+                completed = proc.run(
+                    command, cwd=run.config.root, env=env, output_file=run_dir / "migrate.log"
+                )
         except proc.CommandNotFound as exc:
             raise UsageError(missing_migration_tool(exc.executable, run.config.root)) from exc
         if completed.code != 0:
@@ -423,6 +433,11 @@ def _evaluate(run: _Run) -> None:
                 run.outcome.checks.append(
                     diff_coverage_check(diff, coverage.diff.fail_under, coverage.diff.min_lines)
                 )
+        if run.migration_lint is not None:
+            judge_run(
+                run.outcome, config, run.options.base, run.options.environ,
+                run.migration_lint.linted,
+            )  # fmt: skip
         failed = [check.name for check in run.outcome.checks if not check.passed]
         step.detail = f"failed: {', '.join(failed)}" if failed else "all checks passed"
 
@@ -556,7 +571,10 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
             environ=options.environ,
             migrations=tuple(config.migrations.command or ()),
             root=config.root,
-            recorded_checks=tuple(c for c in config.migrations.checks if c in RECORDED),
+            recorded_checks=(
+                *(c for c in config.migrations.checks if c in RECORDED),
+                *((LINT_RECORDED,) if config.migrations.lint.mode != "off" else ()),
+            ),
             key_scope=KeyScope(
                 exclude=(path, *(config.root / p.split("::")[0] for p in config.tests.paths)),
                 env=tuple(sorted(config.env.items())),

@@ -99,6 +99,7 @@ def render_json(outcome: RunOutcome) -> str:
             for case in results.bad_cases
         ],
         "notes": outcome.notes,
+        "migration_findings": [finding.as_dict() for finding in outcome.migration_findings],
     }
     if outcome.error:
         report["error"] = outcome.error
