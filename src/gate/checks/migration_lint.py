@@ -107,7 +107,7 @@ def judge(
     if linted.skipped is not None:
         return Judged(None, (), (linted.skipped,))
     notes: list[str] = []
-    if new is None:
+    if new is None and linted.findings:
         notes.append(
             f"migrations.lint: every migration is judged as new, because the base is not "
             f"known ({unknown_base}); set coverage.diff.base or pass --base"
