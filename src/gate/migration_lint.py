@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gate.config import Config
 from gate.migration_attribution import THE_COMMAND, MigrationFiles, attribute, statement_line
 from gate.migration_capture import Capture, Statement, capturing, decode_record, encode_record
 from gate.migration_squawk import LintFinding, SquawkError, lint, squawk_executable
@@ -72,6 +73,14 @@ def lint_statements(
     except SquawkError as exc:
         return Linted(skipped=f"migrations.lint skipped: {exc}")
     return Linted(locate(findings, root), len(migrations))
+
+
+def migration_lint(config: Config, provisioned: Provisioned, run_dir: Path) -> MigrationLint | None:
+    """The run's lint, None when migrations.lint is off or there is no migration command."""
+    command = config.migrations.command
+    if config.migrations.lint.mode == "off" or not command:
+        return None
+    return MigrationLint(config.root, command, provisioned, run_dir / "lint")
 
 
 @dataclass

@@ -10,6 +10,8 @@ from typing import Any
 
 from rich.console import Console
 
+from gate.checks.blocking import as_finding
+from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.reporters.json_report import render_json
 from gate.reporters.junit import render_junit
@@ -19,8 +21,21 @@ from gate.results import ResultsBuilder, TestCase, TestResults
 SLEEP = {"kind": "call", "call": "time.sleep", "file": "app/io.py", "line": 20, "worker": "gw0"}
 
 
-def finding(test: str, **changes: Any) -> dict[str, Any]:
+def with_findings(outcome: RunOutcome) -> RunOutcome:
+    """The blocking check's findings for the results as the test left them: reporters render
+    findings, not raw results."""
+    blocking = outcome.results.blocking if outcome.results is not None else []
+    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
+    return outcome
+
+
+def event(test: str, **changes: Any) -> dict[str, Any]:
     return {"test": test, "phase": "call", "duration_ms": 12.5, "stack": [], **SLEEP, **changes}
+
+
+def finding(test: str, **changes: Any) -> BlockingFinding:
+    return BlockingFinding.from_event(event(test, **changes))
 
 
 def outcome_with_findings() -> RunOutcome:
@@ -46,14 +61,16 @@ def outcome_with_findings() -> RunOutcome:
         ),
     ]
     results.unwatched = [
-        {
-            "kind": "unwatched",
-            "unwatched": "trio (anyio backend)",
-            "test": "tests/test_a.py::test_4",
-            "phase": "call",
-            "worker": "gw1",
-            "reason": "gate times asyncio's own event loop only; ...",
-        }
+        UnwatchedLoop.from_event(
+            {
+                "kind": "unwatched",
+                "unwatched": "trio (anyio backend)",
+                "test": "tests/test_a.py::test_4",
+                "phase": "call",
+                "worker": "gw1",
+                "reason": "gate times asyncio's own event loop only; ...",
+            }
+        )
     ]
     return RunOutcome(root=Path("/proj"), run_id="r1", results=results, verdict="fail")
 
@@ -65,7 +82,7 @@ def terminal_text(outcome: RunOutcome, *, verbose: bool = False) -> str:
 
 
 def test_terminal_groups_findings_by_line_with_counts_and_tests() -> None:
-    text = terminal_text(outcome_with_findings())
+    text = terminal_text(with_findings(outcome_with_findings()))
     section = text[text.index("Blocking calls") :].splitlines()
     assert section[:7] == [
         "Blocking calls in the event loop (2 place(s))",
@@ -84,7 +101,7 @@ def test_terminal_groups_findings_by_line_with_counts_and_tests() -> None:
 
 
 def test_terminal_names_every_test_when_verbose() -> None:
-    text = terminal_text(outcome_with_findings(), verbose=True)
+    text = terminal_text(with_findings(outcome_with_findings()), verbose=True)
     assert "tests/test_a.py::test_4, tests/test_a.py::test_5\n" in text
     assert "more)" not in text
 
@@ -93,13 +110,13 @@ def test_terminal_is_silent_about_blocking_without_findings() -> None:
     outcome = outcome_with_findings()
     assert outcome.results is not None
     outcome.results.blocking, outcome.results.unwatched = [], []
-    text = terminal_text(outcome)
+    text = terminal_text(with_findings(outcome))
     assert "Blocking calls" not in text
     assert "cannot watch" not in text
 
 
 def test_junit_notes_each_finding_on_its_test() -> None:
-    suite = ET.fromstring(render_junit(outcome_with_findings()))
+    suite = ET.fromstring(render_junit(with_findings(outcome_with_findings())))
     cases = {case.get("name"): case for case in suite.iter("testcase")}
 
     first = cases["test_1"]
@@ -130,13 +147,16 @@ def test_junit_test_without_findings_has_no_blocking_note() -> None:
     assert outcome.results is not None
     outcome.results.blocking = outcome.results.blocking[:1]
     outcome.results.unwatched = []
-    cases = {c.get("name"): c for c in ET.fromstring(render_junit(outcome)).iter("testcase")}
+    cases = {
+        c.get("name"): c
+        for c in ET.fromstring(render_junit(with_findings(outcome))).iter("testcase")
+    }
     assert cases["test_3"].find("properties") is None
     assert cases["test_3"].find("system-out") is None
 
 
 def test_json_report_keeps_contract_fields_worker_and_unwatched_tests() -> None:
-    report = json.loads(render_json(outcome_with_findings()))
+    report = json.loads(render_json(with_findings(outcome_with_findings())))
     assert report["blocking"][0] == {
         "test": "tests/test_a.py::test_1",
         "phase": "call",
@@ -165,12 +185,12 @@ def test_json_report_keeps_contract_fields_worker_and_unwatched_tests() -> None:
 def test_events_from_every_worker_are_merged_and_detector_errors_are_not_findings() -> None:
     builder = ResultsBuilder()
     for worker in ("gw0", "gw1"):
-        event = {"event": "blocking", **finding(f"t.py::test_{worker}", worker=worker)}
-        builder.feed_lines([json.dumps(event)])
+        raw = {"event": "blocking", **event(f"t.py::test_{worker}", worker=worker)}
+        builder.feed_lines([json.dumps(raw)])
     error = {"event": "blocking", "kind": "detector-error", "error": "Traceback...\nKeyError: 1"}
     builder.feed_lines([json.dumps(error)])
     results = builder.results
-    assert [(f["test"], f["worker"]) for f in results.blocking] == [
+    assert [(f.test, f.worker) for f in results.blocking] == [
         ("t.py::test_gw0", "gw0"),
         ("t.py::test_gw1", "gw1"),
     ]

@@ -11,17 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gate import proc
+from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement
 from gate.diff_coverage import DiffBase, DiffBaseError, _resolve_base, choose_base
-from gate.evaluate import Check
 from gate.migration_attribution import THE_COMMAND
 from gate.migration_lint import Linted
 
-if TYPE_CHECKING:
-    from gate.config import Config
-    from gate.outcome import RunOutcome
+KIND = FindingKind(
+    check="migrations.lint",
+    code="gate.migrations.lint",
+    heading="Migrations that lock or break a live database",
+    title="migration locks or breaks a live database",
+    verb="found",
+)
 
 NAME = "migrations.lint"
 SHOWN = 3
@@ -54,6 +58,18 @@ class MigrationFinding:
     @property
     def place(self) -> str:
         return self.migration if self.line is None else f"{self.migration}:{self.line}"
+
+
+@dataclass(frozen=True)
+class LintEvidence:
+    """What the check reads: the lint of the run's migrations and which of them are new.
+
+    `new` None means the base is unknown (`unknown` says why)."""
+
+    linted: Linted
+    new: set[str] | None
+    base_label: str
+    unknown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,35 +166,61 @@ def judge(
     )
 
 
-def lint_base(config: Config, flag: str | None, environ: Mapping[str, str]) -> DiffBase | None:
-    """The base migrations are new since: as diff coverage's, None when none is set."""
-    configured = config.coverage.diff.base if config.coverage.diff is not None else ""
-    base = choose_base(configured, flag, environ)
-    return base if base.ref else None
-
-
-def judge_run(
-    outcome: RunOutcome,
-    config: Config,
+def lint_evidence(
+    linted: Linted | None,
+    coverage_base: str,
     flag: str | None,
     environ: Mapping[str, str],
-    linted: Linted | None,
-) -> None:
-    """Judge the run's lint into its outcome: the check, the findings and the notes."""
-    lint = config.migrations.lint
-    if linted is None or lint.mode == "off":
-        return
-    base = lint_base(config, flag, environ)
-    new: set[str] | None = None
-    unknown = "no coverage.diff.base, --base or pushed range"
-    if base is not None and linted.skipped is None:
-        new, unknown_why = new_migrations(
-            config.root, environ, base, {f.finding.migration for f in linted.findings}
+    root: Path,
+) -> LintEvidence | None:
+    """The lint and the migrations new since the base diff coverage uses (coverage.diff.base,
+    --base or the pushed range), for the evidence; None when nothing was linted."""
+    if linted is None:
+        return None
+    base = choose_base(coverage_base, flag, environ)
+    if not base.ref:
+        return LintEvidence(
+            linted, None, "the base", "no coverage.diff.base, --base or pushed range"
         )
-        unknown = unknown_why or unknown
-    label = base.label if base is not None else "the base"
-    judged = judge(linted, lint.mode, list(lint.allow), new, label, unknown)
-    if judged.check is not None:
-        outcome.checks.append(judged.check)
-    outcome.migration_findings += judged.findings
-    outcome.notes += judged.notes
+    if linted.skipped is not None:
+        return LintEvidence(linted, set(), base.label)
+    migrations = {located.finding.migration for located in linted.findings}
+    new, unknown = new_migrations(root, environ, base, migrations)
+    return LintEvidence(linted, new, base.label, unknown)
+
+
+def as_finding(finding: MigrationFinding) -> Finding:
+    statement = " ".join(finding.statement.split())
+    allowed = " (allowed by migrations.lint.allow)" if finding.allowed else ""
+    return Finding(
+        kind=KIND,
+        what=finding.rule,
+        file=finding.migration,
+        line=finding.line,
+        test=None,
+        note=f"{finding.message} Statement: {statement}{allowed}",
+        failing=finding.failing,
+    )
+
+
+class MigrationLintCheck:
+    name = NAME
+    empty_report: Mapping[str, Any] = {"migration_findings": []}
+
+    def judge(self, evidence: Evidence) -> Judgement | None:
+        lint = evidence.config.migrations.lint
+        found = evidence.migration_lint
+        if lint.mode == "off" or found is None:
+            return None
+        judged = judge(found.linted, lint.mode, list(lint.allow), found.new, found.base_label,
+                       found.unknown)  # fmt: skip
+        return Judgement(
+            checks=() if judged.check is None else (judged.check,),
+            # History is a note, not a place to annotate: only new migrations' findings.
+            findings=tuple(as_finding(f) for f in judged.findings if f.new),
+            report={"migration_findings": [f.as_dict() for f in judged.findings]},
+            notes=judged.notes,
+        )
+
+
+CHECK = MigrationLintCheck()

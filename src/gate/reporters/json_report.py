@@ -6,39 +6,11 @@ import json
 from typing import Any
 
 from gate import __version__
+from gate.checks.floors import two_decimals
 from gate.diff_coverage import DiffCoverage
 from gate.outcome import RunOutcome
 
 SCHEMA = "gate.report/1"
-
-
-def _blocking_entry(finding: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "test",
-        "phase",
-        "kind",
-        "call",
-        "file",
-        "line",
-        "duration_ms",
-        "wall_ms",
-        "run_queue_ms",
-        "stack",
-        "note",
-        "worker",
-    )
-    return {key: finding.get(key) for key in keys if key in finding}
-
-
-def _unwatched_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A test whose event loop gate cannot time: no finding about it is a clean bill."""
-    return {
-        "test": entry.get("test"),
-        "phase": entry.get("phase"),
-        "loop": entry.get("unwatched") or entry.get("loop"),
-        "reason": entry.get("reason"),
-        "worker": entry.get("worker"),
-    }
 
 
 def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
@@ -48,7 +20,7 @@ def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
         "base": diff.base.ref,
         "base_from": diff.base.source,
         "merge_base": diff.merge_base or None,
-        "percent": None if diff.problem else diff.percent,
+        "percent": None if diff.problem else two_decimals(diff.percent),
         "changed_lines": diff.total,
         "covered_lines": diff.covered,
         "files": {
@@ -73,16 +45,15 @@ def render_json(outcome: RunOutcome) -> str:
         "coverage": None
         if outcome.coverage is None
         else {
-            "percent": outcome.coverage.percent,
+            "percent": two_decimals(outcome.coverage.percent),
             "branch": outcome.coverage.branch,
-            "files": outcome.coverage.files,
+            "files": {name: two_decimals(pct) for name, pct in outcome.coverage.files.items()},
         },
         "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
-        "blocking": [] if results is None else [_blocking_entry(f) for f in results.blocking],
-        "blocking_unwatched": []
-        if results is None
-        else [_unwatched_entry(u) for u in results.unwatched],
+        **outcome.report_sections,
+        "blocking": [] if results is None else [f.as_report() for f in results.blocking],
+        "blocking_unwatched": [] if results is None else [u.as_report() for u in results.unwatched],
         "gate_version": __version__,
         "run_id": outcome.run_id,
         "failed_tests": []
@@ -99,7 +70,6 @@ def render_json(outcome: RunOutcome) -> str:
             for case in results.bad_cases
         ],
         "notes": outcome.notes,
-        "migration_findings": [finding.as_dict() for finding in outcome.migration_findings],
     }
     if outcome.error:
         report["error"] = outcome.error

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from collections.abc import Sequence
+from typing import TypeVar
 
+from gate.checks.base import Finding
+from gate.findings import UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.results import TestCase
+
+_Record = TypeVar("_Record", Finding, UnwatchedLoop)
 
 
 def _classname(case: TestCase) -> tuple[str, str]:
@@ -18,26 +23,24 @@ def _classname(case: TestCase) -> tuple[str, str]:
     return module, name or path
 
 
-def _by_test(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
+def _by_test(entries: Sequence[_Record]) -> dict[str, list[_Record]]:
+    grouped: dict[str, list[_Record]] = {}
     for entry in entries:
-        grouped.setdefault(str(entry.get("test")), []).append(entry)
+        if entry.test is not None:
+            grouped.setdefault(entry.test, []).append(entry)
     return grouped
 
 
-def _finding_text(finding: dict[str, Any]) -> str:
-    text = (
-        f"{finding.get('file')}:{finding.get('line')} "
-        f"{finding.get('call') or 'slow callback'} "
-        f"({finding.get('phase')}, {float(finding.get('duration_ms') or 0):.1f} ms)"
-    )
-    return f"{text}: {finding['note']}" if finding.get("note") else text
+def _finding_text(finding: Finding) -> str:
+    lasted = "" if finding.duration_ms is None else f", {finding.duration_ms:.1f} ms"
+    text = f"{finding.file}:{finding.line} {finding.what} ({finding.phase}{lasted})"
+    return f"{text}: {finding.note}" if finding.note else text
 
 
-def _blocking_properties(
-    element: ET.Element, findings: list[dict[str, Any]], unwatched: list[dict[str, Any]]
+def _finding_properties(
+    element: ET.Element, findings: list[Finding], unwatched: list[UnwatchedLoop]
 ) -> str:
-    """Adds the test's blocking findings as properties; returns the same as lines for system-out.
+    """Adds the test's findings as properties; returns the same as lines for system-out.
 
     Properties are for tools; many CI pages show only system-out, so the note goes there too.
     """
@@ -48,10 +51,10 @@ def _blocking_properties(
     lines = []
     for finding in findings:
         text = _finding_text(finding)
-        ET.SubElement(properties, "property", name="gate.blocking", value=text)
-        lines.append(f"gate: blocking call in the event loop at {text}")
+        ET.SubElement(properties, "property", name=finding.kind.code, value=text)
+        lines.append(f"gate: {finding.kind.title} at {text}")
     for entry in unwatched:
-        loop = str(entry.get("unwatched") or entry.get("loop") or "unknown")
+        loop = entry.loop
         ET.SubElement(properties, "property", name="gate.blocking.unwatched", value=loop)
         lines.append(f"gate: not watched for blocking calls: the test ran on {loop}")
     return "\n".join(lines) + "\n"
@@ -70,7 +73,7 @@ def render_junit(outcome: RunOutcome) -> str:
         skipped=str(totals.get("skipped", 0)),
         time=f"{outcome.duration_s:.3f}",
     )
-    blocking = _by_test([] if results is None else results.blocking)
+    findings = _by_test(outcome.findings)
     unwatched = _by_test([] if results is None else results.unwatched)
     for case in cases:
         classname, name = _classname(case)
@@ -87,8 +90,8 @@ def render_junit(outcome: RunOutcome) -> str:
             ET.SubElement(element, "error", message=case.message[:500]).text = case.longrepr
         elif case.outcome in ("skipped", "xfailed"):
             ET.SubElement(element, "skipped", message=case.message[:500])
-        note = _blocking_properties(
-            element, blocking.get(case.nodeid, []), unwatched.get(case.nodeid, [])
+        note = _finding_properties(
+            element, findings.get(case.nodeid, []), unwatched.get(case.nodeid, [])
         )
         stdout = case.output.get("Captured stdout call")
         if stdout or note:
