@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 
 from gate import proc
-from gate.checks.migration_lint import MigrationFinding, judge, new_migrations
+from gate.checks.migration_lint import MigrationFinding, as_finding, judge, new_migrations
 from gate.database.address import ServerAddress
 from gate.database.binaries import find_binaries
 from gate.database.ephemeral import EphemeralServer, ephemeral_server
@@ -37,6 +38,8 @@ from gate.migration_capture import (
 )
 from gate.migration_lint import Linted, LocatedFinding, lint_statements
 from gate.migration_squawk import LintFinding, parse_report, write_sql
+from gate.outcome import RunOutcome
+from gate.reporters.junit import render_junit
 
 # ---- the server log ---------------------------------------------------------------------
 
@@ -243,11 +246,19 @@ def test_history_is_one_note_and_a_skip_is_one_note() -> None:
     assert judge(RISKY, "off", [], None, "main") == judge(None, "fail", [], None, "main")
 
 
-def test_a_finding_in_the_report() -> None:
-    finding = MigrationFinding("m.py", 4, "rule", "ALTER ...", "msg", True, False, True)
+def test_a_finding_in_the_json_report_and_as_a_failing_junit_case() -> None:
+    finding = MigrationFinding("m.py", 4, "rule", "ALTER TABLE t\n  ADD x int", "Why. Do this.",
+                               True, False, True)  # fmt: skip
     assert finding.as_dict() == {"migration": "m.py", "line": 4, "rule": "rule",
-                                 "statement": "ALTER ...", "message": "msg", "new": True,
+                                 "statement": "ALTER TABLE t\n  ADD x int",
+                                 "message": "Why. Do this.", "new": True,
                                  "allowed": False}  # fmt: skip
+    outcome = RunOutcome(root=Path("."), run_id="r", findings=[as_finding(finding)])
+    case = ET.fromstring(render_junit(outcome)).find("testsuite/testcase[@name='migrations.lint']")
+    assert case is not None
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.text == "m.py:4 rule: Why. Do this. Statement: ALTER TABLE t ADD x int"
 
 
 # ---- real projects on a real private server ----------------------------------------------

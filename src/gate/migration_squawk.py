@@ -115,9 +115,9 @@ def parse_report(
         if statement is None:
             continue
         migration = migrations[int(name.split(".")[0])]
-        message = str(entry.get("message") or "").strip()
+        message = _sentence(str(entry.get("message") or ""))
         if entry.get("help"):
-            message = f"{message} {str(entry['help']).strip()}"
+            message = f"{message} {_sentence(str(entry['help']))}"
         finding = LintFinding(
             migration=migration.migration,
             rule=str(entry.get("rule_name", "")),
@@ -158,6 +158,11 @@ def lint(
     if completed.code not in (0, 1):
         raise SquawkError(f"squawk exited {completed.code}: {completed.output.strip()[-300:]}")
     return parse_report(_json_part(completed.output), migrations, owners)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
 def _json_part(output: str) -> str:
