@@ -56,6 +56,8 @@ def lint_check(data: dict[str, Any]) -> dict[str, Any]:
 def test_a_new_not_null_column_fails_and_a_cached_template_reports_it_again(
     gate: GateRunner, risky_branch: Project
 ) -> None:
+    planned = gate("check", cwd=risky_branch.root)
+    assert "  lint: fail, the statements they run checked with squawk\n" in planned.stdout
     result = gate("run", "--base", "main", cwd=risky_branch.root)
     assert result.code == 1, result.output
     assert "migrations/versions/0002_age.py:9: adding-required-field" in result.output

@@ -40,6 +40,11 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     yield f"migrations: {' '.join(command)}" if command else "migrations: none"
     if command and config.migrations.checks:
         yield f"  checks: {', '.join(config.migrations.checks)}"
+    lint = config.migrations.lint
+    if command and lint.mode != "off":
+        allowed = f"; allowed: {', '.join(lint.allow)}" if lint.allow else ""
+        where = "" if mode == "ephemeral" else " (skipped: needs gate's own server to capture)"
+        yield f"  lint: {lint.mode}, the statements they run checked with squawk{allowed}{where}"
     python = choose_python(config.tests.python, config.root, environ)
     interpreter = probe(python, environ, coverage=bool(config.coverage.source), root=config.root)
     if command:
