@@ -35,6 +35,7 @@ from gate.migration_capture import (
     decode_record,
     encode_record,
     parse_statement_log,
+    worth_linting,
 )
 from gate.migration_lint import Linted, LocatedFinding, lint_statements
 from gate.migration_squawk import LintFinding, parse_report, write_sql
@@ -59,12 +60,28 @@ LOG = (
 
 
 def test_the_log_gives_each_statement_once_whole_with_its_session() -> None:
-    assert parse_statement_log(LOG) == [
+    assert parse_statement_log(LOG.splitlines(keepends=True)) == [
         Statement(18638, "BEGIN"),
         Statement(18638, "ALTER TABLE t\n  ADD COLUMN\n\tx int NOT NULL"),
-        Statement(18638, "INSERT INTO t VALUES ($1)"),
         Statement(18639, "CREATE INDEX i ON t (x)"),
-    ]
+    ]  # the INSERT is data: squawk has nothing to say about it
+
+
+@pytest.mark.parametrize(
+    ("statement", "kept"),
+    [
+        ("ALTER TABLE t ADD x int", True),
+        ("-- why\n/* more */ CREATE INDEX i ON t (x)", True),
+        ("COMMIT", True),
+        ("select pg_catalog.version()", False),
+        ("-- seed\nINSERT INTO t VALUES (1)", False),
+        ("WITH x AS (SELECT 1) UPDATE t SET a = 1", False),
+        ("INSERT INTO alembic_version (version_num) VALUES ('a1')", True),
+        ('INSERT INTO "django_migrations" ("app", "name") VALUES (\'a\', \'0001\')', True),
+    ],
+)
+def test_reads_and_data_are_not_kept(statement: str, kept: bool) -> None:
+    assert worth_linting(statement) is kept
 
 
 def test_the_capture_is_kept_as_one_line_beside_other_records() -> None:
@@ -195,7 +212,7 @@ def test_lines_gate_adds_for_the_transaction_carry_no_findings() -> None:
     assert parse_report(report, [migration], {"00000.sql": owners}) == [
         LintFinding("m.py", "ban-concurrent-index-creation-in-transaction", statements[0],
                     "Not in a transaction. Build it outside."),
-        LintFinding("m.py", "r", "ALTER TABLE t\nADD y int", "m2", offset=1),
+        LintFinding("m.py", "r", "ALTER TABLE t\nADD y int", "m2.", offset=1),
     ]  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,14 @@ GIVEN_SERVER = (
 _LOGGED = re.compile(
     r"^\S+ \S+(?: \S+)? \[(?P<pid>\d+)\] LOG:  (?:statement|execute [^:]*): (?P<sql>.*)$"
 )
-_LINE_START = re.compile(r"^\S+ \S+(?: \S+)? \[\d+\] ")
+# Reads and data changes: squawk has no rule about them, and a data migration can send them
+# by the million. The migration tools' own bookkeeping is kept: it tells migrations apart.
+_DATA = re.compile(
+    r"^(?:\s+|--[^\n]*\n|/\*.*?\*/)*(?:SELECT|SHOW|INSERT|UPDATE|DELETE|MERGE|COPY|FETCH|"
+    r"DECLARE|CLOSE|MOVE|WITH|VALUES|TABLE|EXPLAIN|EXECUTE|DEALLOCATE|LISTEN|NOTIFY)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_BOOKKEEPING = re.compile(r"alembic_version|django_migrations", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -53,22 +60,33 @@ class Capture:
     unavailable: str | None = None
 
 
-def parse_statement_log(text: str) -> list[Statement]:
-    """The logged statements in `text` (a slice of a server log), in the order they ran."""
+def worth_linting(statement: str) -> bool:
+    """Schema changes, transaction control and the tools' bookkeeping; not reads and data."""
+    return not _DATA.match(statement) or bool(_BOOKKEEPING.search(statement))
+
+
+def parse_statement_log(lines: Iterable[str]) -> list[Statement]:
+    """The logged statements worth linting in `lines` (of a server log), in the order they ran."""
     found: list[Statement] = []
     current: tuple[int, list[str]] | None = None
-    for line in text.split("\n"):
+
+    def finish() -> None:
+        if current is not None:
+            statement = Statement(current[0], "\n".join(current[1]))
+            if worth_linting(statement.sql):
+                found.append(statement)
+
+    for raw in lines:
+        line = raw.rstrip("\n")
         if line.startswith("\t") and current is not None:
             current[1].append(line[1:])  # the server put a tab after each newline
             continue
-        if current is not None:
-            found.append(Statement(current[0], "\n".join(current[1])))
-            current = None
+        finish()
+        current = None
         match = _LOGGED.match(line)
         if match is not None:
             current = (int(match["pid"]), [match["sql"]])
-    if current is not None:
-        found.append(Statement(current[0], "\n".join(current[1])))
+    finish()
     return found
 
 
@@ -90,10 +108,11 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _read_from(path: Path, offset: int) -> str:
-    with path.open("rb") as log:
+def _statements_from(path: Path, offset: int) -> list[Statement]:
+    """Read line by line: a data migration can log gigabytes that are never kept."""
+    with path.open("r", encoding="utf-8", errors="replace", newline="\n") as log:
         log.seek(offset)
-        return log.read().decode("utf-8", errors="replace")
+        return parse_statement_log(log)
 
 
 @contextlib.contextmanager
@@ -121,7 +140,7 @@ def capturing(server: ServerAddress | None, log: Path | None, database: str) -> 
         with contextlib.suppress(psycopg.Error):
             _set_logging(server, database, False)
         try:
-            capture.statements = parse_statement_log(_read_from(log, start))
+            capture.statements = _statements_from(log, start)
         except OSError as exc:
             capture.unavailable = f"migrations.lint skipped: could not read the server log ({exc})"
 
