@@ -60,7 +60,6 @@ def lint_statements(
     root: Path,
     command: Sequence[str],
     folder: Path,
-    pg_version: str | None = None,
 ) -> Linted:
     """Attribute, lint and locate: the whole lint of a capture."""
     squawk = squawk_executable()
@@ -69,7 +68,7 @@ def lint_statements(
                               "installed beside gate")  # fmt: skip
     migrations = attribute(statements, MigrationFiles.scan(root, command))
     try:
-        findings = lint(migrations, folder, squawk, pg_version)
+        findings = lint(migrations, folder, squawk)
     except SquawkError as exc:
         return Linted(skipped=f"migrations.lint skipped: {exc}")
     return Linted(locate(findings, root), len(migrations))
