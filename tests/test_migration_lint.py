@@ -115,7 +115,8 @@ def test_alembic_statements_belong_to_the_revision_marked_after_them(tmp_path: P
         "CREATE INDEX CONCURRENTLY ix ON users (id)",
         "BEGIN",
         "ALTER TABLE users ADD COLUMN age integer NOT NULL",
-        "UPDATE alembic_version SET version_num='bbb2' WHERE alembic_version.version_num = 'aaa1'",
+        "UPDATE app.alembic_version SET version_num='bbb2' WHERE app.alembic_version.version_num "
+        "= 'aaa1'",  # version_table_schema="app"
         "COMMIT",
     ]
     grouped = attribute([Statement(7, text) for text in session], files(tmp_path))

@@ -19,9 +19,10 @@ from gate.template_cache import command_files, migration_files, project_files
 
 THE_COMMAND = "the migration command"
 
+_VERSION_TABLE = r"(?:\"?\w+\"?\.)?\"?alembic_version\"?"  # version_table_schema allowed
 _ALEMBIC_MARK = re.compile(
-    r"^\s*(?:INSERT\s+INTO\s+alembic_version\b.*?VALUES\s*\(\s*'(?P<new>[^']+)'"
-    r"|UPDATE\s+alembic_version\s+SET\s+version_num\s*=\s*'(?P<next>[^']+)')",
+    rf"^\s*(?:INSERT\s+INTO\s+{_VERSION_TABLE}.*?VALUES\s*\(\s*'(?P<new>[^']+)'"
+    rf"|UPDATE\s+{_VERSION_TABLE}\s+SET\s+version_num\s*=\s*'(?P<next>[^']+)')",
     re.IGNORECASE | re.DOTALL,
 )
 _DJANGO_MARK = re.compile(
