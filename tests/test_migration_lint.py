@@ -485,3 +485,9 @@ def test_the_template_stops_logging_once_migrated(private_server: EphemeralServe
     finally:
         with admin_connection(private_server.address) as admin:
             admin.execute('DROP DATABASE "lint_reset"')
+
+
+def test_outside_git_the_base_is_unknown_and_says_why(tmp_path: Path) -> None:
+    new, why = new_migrations(tmp_path, {"PATH": "/usr/bin:/bin"},
+                              DiffBase("origin/main", "coverage.diff.base"), {"m.py"})  # fmt: skip
+    assert new is None and why == f"{tmp_path} is not in a git repository"

@@ -15,7 +15,14 @@ from pathlib import Path
 
 from gate.config import Config
 from gate.migration_attribution import THE_COMMAND, MigrationFiles, attribute, statement_line
-from gate.migration_capture import Capture, Statement, capturing, decode_record, encode_record
+from gate.migration_capture import (
+    GIVEN_SERVER,
+    Capture,
+    Statement,
+    capturing,
+    decode_record,
+    encode_record,
+)
 from gate.migration_squawk import LintFinding, SquawkError, lint, squawk_executable
 from gate.provision import MigrationTarget, Provisioned
 
@@ -108,10 +115,11 @@ class MigrationLint:
         """A cached template: lint what was captured when it was built."""
         statements = decode_record(target.record)
         if statements is None:
-            where = "a given server" if self.provisioned.statement_log is None else "it"
             self.linted = Linted(
-                skipped=f"migrations.lint skipped: the cached template {target.name} keeps no "
-                f"captured statements (built on {where} without capture)"
+                skipped=GIVEN_SERVER
+                if self.provisioned.statement_log is None
+                else f"migrations.lint skipped: the cached template {target.name} keeps no "
+                "captured statements; `gate run --no-cache` captures them again"
             )
             return
         self.linted = lint_statements(statements, self.root, self.command, self.folder)

@@ -15,6 +15,7 @@ from typing import Any
 
 from gate import proc
 from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement
+from gate.config import DiffConfig
 from gate.diff_coverage import DiffBase, DiffBaseError, _resolve_base, choose_base
 from gate.migration_attribution import THE_COMMAND
 from gate.migration_lint import Linted
@@ -28,6 +29,7 @@ KIND = FindingKind(
 )
 
 NAME = "migrations.lint"
+DEFAULT_BASE = str(DiffConfig.model_fields["base"].default)
 SHOWN = 3
 
 
@@ -87,7 +89,8 @@ def new_migrations(
     try:
         merge_base = _resolve_base(root, environ, base)
     except DiffBaseError as exc:
-        return None, str(exc).removeprefix("coverage.diff: ")
+        # Its first clause: the advice after it is diff coverage's (fetch, or remove the key).
+        return None, str(exc).removeprefix("coverage.diff: ").split(";")[0].split(", so ")[0]
     listed = proc.capture(
         ["git", "-C", str(root), "-c", "core.quotePath=false", "ls-tree", "-r", "--name-only",
          merge_base, "--", "."],
@@ -174,14 +177,12 @@ def lint_evidence(
     root: Path,
 ) -> LintEvidence | None:
     """The lint and the migrations new since the base diff coverage uses (coverage.diff.base,
-    --base or the pushed range), for the evidence; None when nothing was linted."""
+    --base or the pushed range, else origin/main), for the evidence; None when nothing was
+    linted."""
     if linted is None:
         return None
-    base = choose_base(coverage_base, flag, environ)
-    if not base.ref:
-        return LintEvidence(
-            linted, None, "the base", "no coverage.diff.base, --base or pushed range"
-        )
+    # Without coverage.diff, its default base: most projects' history is on origin/main.
+    base = choose_base(coverage_base or DEFAULT_BASE, flag, environ)
     if linted.skipped is not None:
         return LintEvidence(linted, set(), base.label)
     migrations = {located.finding.migration for located in linted.findings}
