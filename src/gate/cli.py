@@ -58,6 +58,21 @@ def main_options(
 ColorOption = Annotated[
     str, typer.Option("--color", help="auto | always | never", case_sensitive=False)
 ]
+UpdateRatchetOption = Annotated[
+    bool,
+    typer.Option(
+        "--update-ratchet",
+        help="After the run, write the ratchet baseline, tightened to what the run reached",
+    ),
+]
+AllowLowerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allow-lower",
+        metavar="REASON",
+        help="With --update-ratchet: let what got worse into the baseline; REASON is kept in it",
+    ),
+]
 
 
 def _check_color(color: str) -> str:
@@ -110,6 +125,8 @@ def run_command(
             "--no-cache", help="Migrate from scratch: no cached template or initialised cluster"
         ),
     ] = False,
+    update_ratchet: UpdateRatchetOption = False,
+    allow_lower: AllowLowerOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
@@ -155,6 +172,8 @@ def run_command(
         shard=parsed_shard,
         no_cache=no_cache,
         extra_args=list(extra or []),
+        update_ratchet=update_ratchet,
+        allow_lower=allow_lower,
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
     )
@@ -199,6 +218,8 @@ def merge_command(
         str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
     ] = None,
     base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    update_ratchet: UpdateRatchetOption = False,
+    allow_lower: AllowLowerOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
@@ -216,6 +237,8 @@ def merge_command(
         junit_path=junit,
         coverage_xml_path=coverage_xml,
         base=base,
+        update_ratchet=update_ratchet,
+        allow_lower=allow_lower,
         verbose=verbose,
         live=False,
     )

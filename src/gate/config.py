@@ -51,6 +51,7 @@ _TEXT_SETTINGS: tuple[KeyPath, ...] = (
     ("coverage", "diff", "base"),
     ("blocking", "mode"),
     ("blocking", "allow", "*"),
+    ("ratchet",),
 )
 
 
@@ -309,6 +310,8 @@ class Config(_Section):
     coverage: CoverageConfig = Field(default_factory=CoverageConfig)
     blocking: BlockingConfig = Field(default_factory=BlockingConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    # The committed baseline of what the project already lacks (gate.ratchet); off when unset.
+    ratchet: RootPath = None
 
 
 # ---- finding and reading the file -----------------------------------------------------

@@ -38,6 +38,7 @@ from gate.locate import locate_failures
 from gate.migration_checks import RECORDED, MigrationChecker, alembic_of, plan_checks
 from gate.outcome import RunOutcome, Step
 from gate.provision import DatabaseRequest, Provisioned, provision_database, worker_count
+from gate.ratchet.judge import RatchetRun, judge, mark_known, prepare, write_updated_baseline
 from gate.redact import redact, url_secrets
 from gate.reporters.ci import write_ci_outputs
 from gate.reporters.destinations import check_destinations, writable
@@ -72,6 +73,8 @@ class RunOptions:
     shard: Shard | None = None  # --shard I/N: run a share of the tests; `gate merge` judges all
     no_cache: bool = False  # --no-cache: no migrated template, no cached cluster
     extra_args: Sequence[str] = ()
+    update_ratchet: bool = False  # --update-ratchet: write the baseline after the run
+    allow_lower: str | None = None  # --allow-lower REASON: let worse entries into it
     verbose: bool = False
     live: bool = True
 
@@ -107,6 +110,7 @@ class _Run:
     secrets: list[str] = field(default_factory=list)
     coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
     kept: str | None = None  # --keep-db: what stays ("the database", ...)
+    ratchet: RatchetRun | None = None  # when gate.yaml sets `ratchet`
 
     def hide(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -389,12 +393,43 @@ def _resolve(path: str | Path, run: _Run) -> Path:
     return candidate if candidate.is_absolute() else run.options.cwd / candidate
 
 
+def _prepare_ratchet(run: _Run) -> RatchetRun | None:
+    assert run.config is not None
+    if run.ratchet is None:  # `gate merge` reaches here without a config step of its own
+        options = run.options
+        run.ratchet = prepare(
+            run.config.ratchet,
+            run.config.root,
+            update=options.update_ratchet,
+            allow_lower=options.allow_lower,
+            shard=options.shard is not None,
+        )
+    return run.ratchet
+
+
+def _judge_ratchet(run: _Run, ratchet: RatchetRun) -> Check:
+    config, outcome = run.config, run.outcome
+    assert config is not None and outcome.results is not None
+    diff = config.coverage.diff
+    return judge(
+        ratchet,
+        coverage=outcome.coverage if config.coverage.source else None,
+        blocking=outcome.results.blocking if config.blocking.mode != "off" else None,
+        server_errors=getattr(outcome.results, "server_errors", None),  # issue 14's findings
+        diff=outcome.diff_coverage,
+        diff_floor=diff.fail_under if diff is not None else 100.0,
+    )
+
+
 def _evaluate(run: _Run) -> None:
     config = run.config
     assert config is not None
     step = run.outcome.step("evaluate")
     with timed(step):
         shard = run.options.shard
+        ratchet = _prepare_ratchet(run)
+        if run.outcome.results is not None:
+            mark_known(ratchet, run.outcome.results.blocking)
         if run.outcome.results is not None and shard is not None:
             # One shard's coverage is a part of the whole: `gate merge` judges the floors.
             checks = evaluate(
@@ -423,6 +458,8 @@ def _evaluate(run: _Run) -> None:
                 run.outcome.checks.append(
                     diff_coverage_check(diff, coverage.diff.fail_under, coverage.diff.min_lines)
                 )
+            if ratchet is not None:
+                run.outcome.checks.append(_judge_ratchet(run, ratchet))
         failed = [check.name for check in run.outcome.checks if not check.passed]
         step.detail = f"failed: {', '.join(failed)}" if failed else "all checks passed"
 
@@ -443,6 +480,14 @@ def _write_reports(run: _Run) -> None:
         if run.coverage_xml_text is not None:
             targets.append(("-", "coverage_xml"))
         written = []
+        if run.options.update_ratchet and run.ratchet is not None and run.outcome.error is None:
+            # Before the reports, so that they carry the note on what changed in the baseline.
+            run.outcome.notes.append(
+                write_updated_baseline(
+                    run.ratchet, run.outcome.root, run.options.environ, run.options.allow_lower
+                )
+            )
+            written.append(run.ratchet.shown)
         for target, kind in targets:
             path = target if str(target) == "-" else _resolve(target, run)
             if run.outcome.error is not None and not writable(path):
@@ -564,6 +609,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         )
         plan_checks(config.migrations.checks, config.migrations.command, request.mode)
         check_destinations(_report_destinations(run))
+        _prepare_ratchet(run)
         if config.coverage.source and config.coverage.diff is not None:
             base = choose_base(config.coverage.diff.base, options.base, options.environ)
             require_base(config.root, options.environ, base)

@@ -26,6 +26,7 @@ def _blocking_entry(finding: dict[str, Any]) -> dict[str, Any]:
         "stack",
         "note",
         "worker",
+        "known",  # at a place the ratchet baseline holds: not failing
     )
     return {key: finding.get(key) for key in keys if key in finding}
 
@@ -52,7 +53,11 @@ def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
         "changed_lines": diff.total,
         "covered_lines": diff.covered,
         "files": {
-            path: {"changed": lines, "uncovered": diff.uncovered.get(path, [])}
+            path: {
+                "changed": lines,
+                "uncovered": diff.uncovered.get(path, []),
+                "partial_branches": [list(arc) for arc in diff.partial.get(path, [])],
+            }
             for path, lines in diff.changed.items()
         },
         "error": diff.problem,

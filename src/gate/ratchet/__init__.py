@@ -1,0 +1,6 @@
+"""The ratchet: a committed baseline of what a project already has, so a run fails only on
+what got worse, file by file and place by place.
+
+places.py names findings by line-shift-robust places, baseline.py compares and updates (pure),
+store.py reads and writes the baseline file, judge.py is what a run calls.
+"""
