@@ -458,7 +458,7 @@ ERROR_CASES = [
     pytest.param(
         "zzz: 1\n",
         "gate.yaml:1:1: zzz: unknown key; valid keys here are root, env, database, "
-        "migrations, tests, coverage, blocking, reports",
+        "migrations, tests, coverage, blocking, reports, ratchet",
         id="unknown-key-no-match",
     ),
     pytest.param(

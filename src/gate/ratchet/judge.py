@@ -129,14 +129,16 @@ def mark_known(
     server_errors: Sequence[MutableMapping[str, Any]] = (),
 ) -> None:
     """Findings at places the baseline holds get `"known": true`: reported, not failing their
-    check. That is how a project adopts gate with offenders it has not fixed yet."""
-    if ratchet is None or ratchet.baseline is None:
+    check. That is how a project adopts gate with offenders it has not fixed yet. The run that
+    writes the first baseline takes the project as it is: everything it finds is known."""
+    if ratchet is None:
         return
+    baseline = ratchet.baseline
     for finding in blocking:
-        if code_place(finding) in ratchet.baseline.blocking:
+        if baseline is None or code_place(finding) in baseline.blocking:
             finding["known"] = True
     for error in server_errors:
-        if server_error_place(error) in ratchet.baseline.server_errors:
+        if baseline is None or server_error_place(error) in baseline.server_errors:
             error["known"] = True
 
 
