@@ -15,10 +15,13 @@ from typing import Any
 
 import pytest
 
+from gate.config import load_config
 from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_report, write_rcfile
 from gate.diff_coverage import DiffBase, DiffCoverage, changed_lines, measure
 from gate.errors import UsageError
 from gate.evaluate import blocking_check
+from gate.initialize import write_gate_yaml
+from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet
 from gate.ratchet.baseline import (
     Baseline,
     FileCounts,
@@ -376,3 +379,15 @@ def test_flags_that_cannot_work_are_refused_before_the_run(tmp_path: Path) -> No
         prepare(missing, tmp_path, update=True, allow_lower=None, shard=True)
     with pytest.raises(UsageError, match="no `ratchet` key"):
         prepare(None, tmp_path, update=True, allow_lower=None, shard=False)
+
+
+def test_adoption_turns_the_ratchet_on_in_the_gate_yaml_init_writes(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/__init__.py").write_text("")
+    path = write_gate_yaml(tmp_path, force=False)
+    assert enable_ratchet(path)
+    config = load_config(path, {})
+    assert config.ratchet == tmp_path / DEFAULT_BASELINE
+    assert config.coverage.fail_under == 0  # the ratchet judges instead of a total floor
+    assert not enable_ratchet(path)  # a second time changes nothing
+    assert load_config(path, {}) == config

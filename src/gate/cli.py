@@ -249,12 +249,31 @@ def merge_command(
 @app.command("init")
 def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing gate.yaml")] = False,
+    ratchet: Annotated[
+        bool,
+        typer.Option(
+            "--ratchet",
+            help="Adopt gate as the project is: turn the ratchet on and run the gate once to "
+            "write its baseline",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented gate.yaml for the project in the current folder."""
     from gate.initialize import write_gate_yaml
 
     path = write_gate_yaml(Path.cwd(), force=force)
-    typer.echo(f"wrote {path}; check it with `gate check`, then run `gate run`")
+    if not ratchet:
+        typer.echo(f"wrote {path}; check it with `gate check`, then run `gate run`")
+        return
+    from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet, write_first_baseline
+
+    enable_ratchet(path)
+    typer.echo(
+        f"wrote {path} with `ratchet: {DEFAULT_BASELINE}`; running the gate once to write it"
+    )
+    console = make_console("auto")
+    outcome = write_first_baseline(Path.cwd(), dict(os.environ), console)
+    _show_outcome(console, outcome, quiet=False, verbose=False)
 
 
 @app.command("check")

@@ -429,7 +429,8 @@ def _evaluate(run: _Run) -> None:
         shard = run.options.shard
         ratchet = _prepare_ratchet(run)
         if run.outcome.results is not None:
-            mark_known(ratchet, run.outcome.results.blocking)
+            results = run.outcome.results
+            mark_known(ratchet, results.blocking, getattr(results, "server_errors", []))
         if run.outcome.results is not None and shard is not None:
             # One shard's coverage is a part of the whole: `gate merge` judges the floors.
             checks = evaluate(

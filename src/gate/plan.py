@@ -11,6 +11,7 @@ from gate.database.address import parse_server_url
 from gate.diff_coverage import choose_base, require_base
 from gate.errors import UsageError
 from gate.interpreter import bin_dir_first, choose_python, probe
+from gate.ratchet.judge import describe as describe_ratchet
 from gate.redact import mask_url
 from gate.reporters.destinations import check_destinations
 
@@ -70,6 +71,7 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     else:
         yield "coverage: not measured (coverage.source is empty)"
     yield f"blocking: {config.blocking.mode} (slow_ms {config.blocking.slow_ms:g})"
+    yield describe_ratchet(config.ratchet, config.root)
     reports = config.reports
     for name in ("json", "junit", "coverage_xml", "html", "markdown"):
         target = getattr(reports, name)

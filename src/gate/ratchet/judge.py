@@ -69,6 +69,22 @@ def prepare(
     return RatchetRun(setting, shown, read_baseline(setting, shown, may_be_missing=update))
 
 
+def describe(setting: Path | None, root: Path) -> str:
+    """`gate check`'s line: what the baseline holds, or that it is yet to be written."""
+    if setting is None:
+        return "ratchet: off"
+    shown = os.path.relpath(setting, root) if setting.is_relative_to(root) else str(setting)
+    baseline = read_baseline(setting, shown, may_be_missing=True)
+    if baseline is None:
+        return f"ratchet: {shown} does not exist yet; `gate run --update-ratchet` writes it"
+    taken = f" at {baseline.commit[:12]}" if baseline.commit else ""
+    return (
+        f"ratchet: nothing may get worse than {shown}{taken}: {len(baseline.files)} files, "
+        f"{len(baseline.blocking)} blocking and {len(baseline.server_errors)} server-error "
+        "places known"
+    )
+
+
 def _names(items: Sequence[str]) -> str:
     more = f" and {len(items) - SHOW} more" if len(items) > SHOW else ""
     return ", ".join(items[:SHOW]) + more
