@@ -20,6 +20,7 @@ from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_rep
 from gate.diff_coverage import DiffBase, DiffCoverage, changed_lines, measure
 from gate.errors import UsageError
 from gate.evaluate import blocking_check
+from gate.findings import BlockingFinding, Frame
 from gate.initialize import write_gate_yaml
 from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet
 from gate.ratchet.baseline import (
@@ -32,7 +33,7 @@ from gate.ratchet.baseline import (
     updated,
 )
 from gate.ratchet.judge import RatchetRun, mark_known, prepare, ratchet_check
-from gate.ratchet.places import code_place, server_error_place
+from gate.ratchet.places import server_error_place
 from gate.ratchet.store import parse_baseline, read_baseline, render_baseline
 
 A_PY = """\
@@ -301,34 +302,38 @@ def test_the_baseline_file_is_one_entry_per_line(main_baseline: Baseline) -> Non
     )
 
 
-def _blocking(line: int, function: str = "nap") -> dict[str, Any]:
-    return {
-        "file": "pkg/x.py",
-        "line": line,
-        "call": "time.sleep",
-        "stack": [{"file": "pkg/x.py", "line": line, "function": function}],
-    }
+def _blocking(line: int, function: str = "nap") -> BlockingFinding:
+    return BlockingFinding(
+        test="tests/test_x.py::test_x",
+        phase="call",
+        kind="call",
+        call="time.sleep",
+        file="pkg/x.py",
+        line=line,
+        duration_ms=12.0,
+        wall_ms=None,
+        run_queue_ms=None,
+        stack=(Frame("pkg/x.py", line, function), Frame("tests/test_x.py", 3, "test_x")),
+    )
 
 
 def test_a_new_blocking_call_fails_and_a_known_one_does_not_even_when_lines_move() -> None:
     baseline = Baseline(blocking=frozenset({"pkg/x.py:nap"}))
-    moved = _blocking(40)  # the known call, 28 lines lower after an edit above it
+    moved = _blocking(40)  # the known call, lower down after an edit above it
     new = _blocking(60, "fetch")
-    assert compare(baseline, Measured(None, frozenset({code_place(moved) or ""}), None)).passed
-    comparison = compare(
-        baseline, Measured(None, frozenset({"pkg/x.py:nap", "pkg/x.py:fetch"}), None)
-    )
+    assert compare(baseline, measure_run(None, [moved], None)).passed
+    comparison = compare(baseline, measure_run(None, [moved, new], None))
     assert not comparison.passed
     assert ratchet_check(comparison, "r.json").message == (
         "1 worse than the baseline r.json: new blocking call in pkg/x.py:fetch"
     )
-    ratchet = RatchetRun(Path("r.json"), "r.json", baseline)
-    findings = [moved, new]
-    mark_known(ratchet, findings)
-    assert [f.get("known") for f in findings] == [True, None]
-    check = blocking_check(findings, "fail")
-    assert not check.passed and check.actual == 1
-    assert blocking_check([moved], "fail").passed
+    marked, _ = mark_known(RatchetRun(Path("r.json"), "r.json", baseline), [moved, new])
+    assert [f.known for f in marked] == [True, False]
+    assert marked[0].as_report()["known"] is True and "known" not in marked[1].as_report()
+    check = blocking_check(marked, "fail")
+    assert (check.passed, check.actual) == (False, 1)
+    assert check.message.endswith("; 1 more at places the ratchet baseline holds")
+    assert blocking_check(marked[:1], "fail").passed
 
 
 def test_server_error_places() -> None:

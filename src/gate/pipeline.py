@@ -428,9 +428,13 @@ def _evaluate(run: _Run) -> None:
     with timed(step):
         shard = run.options.shard
         ratchet = _prepare_ratchet(run)
-        if run.outcome.results is not None:
-            results = run.outcome.results
-            mark_known(ratchet, results.blocking, getattr(results, "server_errors", []))
+        results = run.outcome.results
+        if results is not None:
+            results.blocking, server_errors = mark_known(
+                ratchet, results.blocking, getattr(results, "server_errors", [])
+            )
+            if hasattr(results, "server_errors"):  # issue 14's findings, once they land
+                results.server_errors = server_errors
         if run.outcome.results is not None and shard is not None:
             # One shard's coverage is a part of the whole: `gate merge` judges the floors.
             checks = evaluate(

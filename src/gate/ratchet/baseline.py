@@ -76,8 +76,8 @@ def file_counts(coverage: CoverageResult) -> dict[str, FileCounts]:
 
 def measure_run(
     coverage: CoverageResult | None,
-    blocking: Iterable[Mapping[str, Any]] | None,
-    server_errors: Iterable[Mapping[str, Any]] | None,
+    blocking: Iterable[Any] | None,  # gate.findings records
+    server_errors: Iterable[Any] | None,
 ) -> Measured:
     return Measured(
         files=None if coverage is None else file_counts(coverage),

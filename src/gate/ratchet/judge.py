@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,8 @@ def judge(
     ratchet: RatchetRun,
     *,
     coverage: CoverageResult | None,
-    blocking: Sequence[Mapping[str, Any]] | None,
-    server_errors: Sequence[Mapping[str, Any]] | None,
+    blocking: Sequence[Any] | None,
+    server_errors: Sequence[Any] | None,
     diff: DiffCoverage | None,
     diff_floor: float,
 ) -> Check:
@@ -139,23 +140,34 @@ def judge(
     return ratchet_check(ratchet.comparison, ratchet.shown)
 
 
+def _marked(record: Any) -> Any:
+    if isinstance(record, Mapping):
+        return {**record, "known": True}
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.replace(record, known=True)
+    return record
+
+
 def mark_known(
-    ratchet: RatchetRun | None,
-    blocking: Sequence[MutableMapping[str, Any]],
-    server_errors: Sequence[MutableMapping[str, Any]] = (),
-) -> None:
-    """Findings at places the baseline holds get `"known": true`: reported, not failing their
-    check. That is how a project adopts gate with offenders it has not fixed yet. The run that
-    writes the first baseline takes the project as it is: everything it finds is known."""
+    ratchet: RatchetRun | None, blocking: Sequence[Any], server_errors: Sequence[Any] = ()
+) -> tuple[list[Any], list[Any]]:
+    """The findings, those at places the baseline holds marked `known`: reported, not failing
+    their check. That is how a project adopts gate with offenders it has not fixed yet. The
+    run that writes the first baseline takes the project as it is: everything it finds is
+    known."""
     if ratchet is None:
-        return
+        return list(blocking), list(server_errors)
     baseline = ratchet.baseline
-    for finding in blocking:
-        if baseline is None or code_place(finding) in baseline.blocking:
-            finding["known"] = True
-    for error in server_errors:
-        if baseline is None or server_error_place(error) in baseline.server_errors:
-            error["known"] = True
+    return (
+        [
+            _marked(f) if baseline is None or code_place(f) in baseline.blocking else f
+            for f in blocking
+        ],
+        [
+            _marked(e) if baseline is None or server_error_place(e) in baseline.server_errors else e
+            for e in server_errors
+        ],
+    )
 
 
 def write_updated_baseline(
