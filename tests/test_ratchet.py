@@ -396,3 +396,9 @@ def test_adoption_turns_the_ratchet_on_in_the_gate_yaml_init_writes(tmp_path: Pa
     assert config.coverage.fail_under == 0  # the ratchet judges instead of a total floor
     assert not enable_ratchet(path)  # a second time changes nothing
     assert load_config(path, {}) == config
+
+
+def test_the_baseline_docs_show_is_what_gate_writes() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs/ratchet.md").read_text()
+    sample = docs.split("```json\n", 1)[1].split("```", 1)[0]
+    assert render_baseline(parse_baseline(sample)) == sample

@@ -17,6 +17,11 @@ from gate.reporters.output import write_report
 SCHEMA = "gate.ratchet/1"
 
 
+def _json(value: object) -> str:
+    # Paths as they are (not \u-escaped), so that the file reads and diffs like the tree.
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _block(items: Sequence[str], indent: str = "  ") -> str:
     """A JSON list or object body, one item per line."""
     if not items:
@@ -26,23 +31,21 @@ def _block(items: Sequence[str], indent: str = "  ") -> str:
 
 def render_baseline(baseline: Baseline) -> str:
     files = [
-        f"{json.dumps(path)}: "
-        + json.dumps({"missing_lines": c.missing_lines, "partial_branches": c.partial_branches})
+        f"{_json(path)}: "
+        + _json({"missing_lines": c.missing_lines, "partial_branches": c.partial_branches})
         for path, c in sorted(baseline.files.items())
     ]
     lowered = [
-        json.dumps({"at": low.at, "by": low.by, "reason": low.reason, "entries": list(low.entries)})
+        _json({"at": low.at, "by": low.by, "reason": low.reason, "entries": list(low.entries)})
         for low in baseline.lowered
     ]
     parts = [
-        f'"schema": {json.dumps(SCHEMA)}',
-        f'"gate_version": {json.dumps(baseline.gate_version)}',
-        f'"commit": {json.dumps(baseline.commit)}',
+        f'"schema": {_json(SCHEMA)}',
+        f'"gate_version": {_json(baseline.gate_version)}',
+        f'"commit": {_json(baseline.commit)}',
         '"files": {' + _block(files) + "}",
-        '"blocking": [' + _block([json.dumps(p) for p in sorted(baseline.blocking)]) + "]",
-        '"server_errors": ['
-        + _block([json.dumps(p) for p in sorted(baseline.server_errors)])
-        + "]",
+        '"blocking": [' + _block([_json(p) for p in sorted(baseline.blocking)]) + "]",
+        '"server_errors": [' + _block([_json(p) for p in sorted(baseline.server_errors)]) + "]",
         '"lowered": [' + _block(lowered) + "]",
     ]
     return "{\n" + ",\n".join(f"  {part}" for part in parts) + "\n}\n"
