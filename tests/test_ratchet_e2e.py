@@ -106,11 +106,14 @@ def test_adopt_then_fail_on_worse_alike_in_shards_and_lower_with_a_reason(
     )
     for index in (1, 2):
         gate("run", "--shard", f"{index}/2", cwd=root)
-    merged = gate("merge", cwd=root)
+    merged = gate("merge", "--update-ratchet", cwd=root)
     assert merged.code == 1, merged.output
     assert ratchet_check(root) == {
         "name": "ratchet", "passed": False, "actual": 2, "expected": 0, "message": worse
     }  # fmt: skip
+    # An update never loosens: what got worse stays out of the baseline.
+    assert json.loads((root / "gate-ratchet.json").read_text()) == baseline
+    assert "kept 2 worse entries at the baseline (loosen them with --allow-lower" in merged.output
 
     lowered = gate("run", "--update-ratchet", "--allow-lower", "f2 moves to v2", cwd=root)
     assert lowered.code == 1, lowered.output  # the run itself is judged on the old baseline

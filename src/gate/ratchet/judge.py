@@ -191,7 +191,15 @@ def write_updated_baseline(
         commit=head_commit(root, environ),
         lowering=lowering,
     )
-    write_baseline(ratchet.path, new)
+    same = (
+        ratchet.baseline is not None
+        and dataclasses.replace(
+            new, gate_version=ratchet.baseline.gate_version, commit=ratchet.baseline.commit
+        )
+        == ratchet.baseline
+    )
+    if not same:  # else the file keeps the commit it was taken at: no diff for no change
+        write_baseline(ratchet.path, new)
     if ratchet.baseline is None:
         return (
             f"--update-ratchet: wrote the first baseline {ratchet.shown} "
@@ -208,4 +216,6 @@ def write_updated_baseline(
         )
     if allow_lower is not None and not entries:
         said.append("nothing got worse, so --allow-lower recorded nothing")
+    if same:
+        said.append("the file is unchanged")
     return f"--update-ratchet: {ratchet.shown}: " + ("; ".join(said) or "already tight")
