@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from gate.checks.blocking import blocking_check
+from gate.checks.ratchet import ratchet_check
 from gate.config import load_config
 from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_report, write_rcfile
 from gate.diff_coverage import DiffBase, DiffCoverage, changed_lines, measure
 from gate.errors import UsageError
-from gate.evaluate import blocking_check
 from gate.findings import BlockingFinding, Frame
 from gate.initialize import write_gate_yaml
 from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet
@@ -32,8 +33,8 @@ from gate.ratchet.baseline import (
     measure_run,
     updated,
 )
-from gate.ratchet.judge import RatchetRun, mark_known, prepare, ratchet_check
 from gate.ratchet.places import server_error_place
+from gate.ratchet.setup import RatchetRun, mark_known, prepare
 from gate.ratchet.store import parse_baseline, read_baseline, render_baseline
 
 A_PY = """\

@@ -132,7 +132,8 @@ def run_command(
     color: ColorOption = "auto",
 ) -> None:
     """Provision a database, migrate, run the tests under coverage, and judge the result."""
-    from gate.pipeline import RunOptions, run_gate
+    from gate.pipeline import run_gate
+    from gate.run_options import RunOptions
     from gate.shard import parse_shard
 
     # A report written to stdout (`--json -`) owns it: the summary goes to stderr, so that
@@ -226,7 +227,7 @@ def merge_command(
 ) -> None:
     """Judge the shards of `gate run --shard I/N` as one run: tests, coverage and thresholds."""
     from gate.merge import merge_shards
-    from gate.pipeline import RunOptions
+    from gate.run_options import RunOptions
 
     console = make_console(_check_color(color))
     options = RunOptions(

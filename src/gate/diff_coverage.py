@@ -69,11 +69,12 @@ class DiffCoverage:
         missed = len(self.uncovered.get(path, ())) + len(
             {line for line, _ in self.partial.get(path, ())}
         )
-        return 100.0 if total == 0 else round(100.0 * (total - missed) / total, 2)
+        return 100.0 if total == 0 else 100.0 * (total - missed) / total
 
     @property
     def percent(self) -> float:
-        return 100.0 if self.total == 0 else round(100.0 * self.covered / self.total, 2)
+        # Unrounded: the floor is judged on the exact value (checks/floors.py).
+        return 100.0 if self.total == 0 else 100.0 * self.covered / self.total
 
     def uncovered_places(self) -> list[str]:
         """Uncovered changed lines as path:line, then untaken branches as path:line->to."""

@@ -11,7 +11,7 @@ from gate.database.address import parse_server_url
 from gate.diff_coverage import choose_base, require_base
 from gate.errors import UsageError
 from gate.interpreter import bin_dir_first, choose_python, probe
-from gate.ratchet.judge import describe as describe_ratchet
+from gate.ratchet.setup import describe as describe_ratchet
 from gate.redact import mask_url
 from gate.reporters.destinations import check_destinations
 

@@ -46,7 +46,8 @@ def enable_ratchet(config_path: Path) -> bool:
 def write_first_baseline(cwd: Path, environ: Mapping[str, str], console: Console) -> RunOutcome:
     """`gate run --update-ratchet`: the whole gate once, writing the baseline of the project
     as it is, whatever the verdict."""
-    from gate.pipeline import RunOptions, run_gate
+    from gate.pipeline import run_gate
+    from gate.run_options import RunOptions
 
     options = RunOptions(cwd=cwd, environ=environ, update_ratchet=True)
     return run_gate(options, console)
