@@ -113,7 +113,9 @@ def test_adopt_then_fail_on_worse_alike_in_shards_and_lower_with_a_reason(
     }  # fmt: skip
     # An update never loosens: what got worse stays out of the baseline.
     assert json.loads((root / "gate-ratchet.json").read_text()) == baseline
-    assert "kept 2 worse entries at the baseline (loosen them with --allow-lower" in merged.output
+    assert (
+        "kept 2 entries that got worse at the baseline (loosen them with --allow" in merged.output
+    )
 
     lowered = gate("run", "--update-ratchet", "--allow-lower", "f2 moves to v2", cwd=root)
     assert lowered.code == 1, lowered.output  # the run itself is judged on the old baseline
@@ -123,6 +125,16 @@ def test_adopt_then_fail_on_worse_alike_in_shards_and_lower_with_a_reason(
         True,
         None,
     ]
+    assert report["ratchet"] == {
+        "baseline": "gate-ratchet.json",
+        "worse": ["pkg/a.py 1 uncovered line (was 0)", "new blocking call in pkg/x.py:fetch"],
+        "improved": [],
+        "gone": [],
+    }
+    assert (
+        "--update-ratchet: gate-ratchet.json: loosened 2 entries (f2 moves to v2)"
+        in (report["notes"])
+    )
     baseline = json.loads((root / "gate-ratchet.json").read_text())
     assert baseline["files"]["pkg/a.py"] == {"missing_lines": 1, "partial_branches": 0}
     assert baseline["blocking"] == ["pkg/x.py:fetch", "pkg/x.py:nap"]
