@@ -19,10 +19,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from gate.checks.blocking import as_finding
 from gate.database.address import ServerAddress, parse_server_url
 from gate.database.binaries import find_binaries
 from gate.database.cluster_cache import cluster_cache_dir
 from gate.database.ephemeral import ephemeral_server
+from gate.outcome import RunOutcome
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_ENV = "GATE_TEST_SERVER_URL"
@@ -312,3 +314,12 @@ def small_app(project: Project) -> Project:
         """,
     )
     return project
+
+
+def with_findings(outcome: RunOutcome) -> RunOutcome:
+    """The blocking check's findings for the results as a test left them: reporters render
+    findings, not raw results."""
+    blocking = outcome.results.blocking if outcome.results is not None else []
+    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
+    return outcome

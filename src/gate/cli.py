@@ -282,12 +282,20 @@ def check_command(
     config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
 ) -> None:
     """Validate the config and say what a run would do; runs nothing."""
-    from gate.plan import describe_plan
+    from gate.preview import describe_run
 
     console = make_console("auto")
     # Whole before printed: a problem found late must not follow half a plan.
-    for line in list(describe_plan(config, Path.cwd(), dict(os.environ))):
+    for line in list(describe_run(config, Path.cwd(), dict(os.environ))):
         console.print(line, markup=False, highlight=False)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of gate.yaml, for editors' completion and checks."""
+    from gate.config.schema import schema_text
+
+    typer.echo(schema_text(), nl=False)
 
 
 @app.command("clean")
@@ -335,8 +343,8 @@ def clean_command(
 app.add_typer(hook_app, name="hook")
 
 
-def main() -> None:
-    """Console-script entry point: every GateError becomes one paragraph and its exit code.
+def run_app() -> None:
+    """The command line, run: every GateError becomes one paragraph and its exit code.
 
     Flag and argument errors are typer's (click's) own: usage plus one line, exit 2.
     """

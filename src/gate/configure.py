@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate.config import SERVER_WITHOUT_URL, Config, find_config, load_config
+from gate.config import Config, find_config, load_config
 from gate.diff_coverage import choose_base, require_base
-from gate.errors import UsageError
 from gate.interpreter import Interpreter, choose_python, probe
 from gate.migration_checks import RECORDED, plan_checks
 from gate.outcome import Step
@@ -33,15 +32,11 @@ class Configured:
 
 
 def database_request(config: Config, options: RunOptions) -> DatabaseRequest:
-    database = config.database
-    url = options.database_url or database.url
-    mode = "server" if options.database_url else database.effective_mode
-    if mode == "server" and not url:
-        raise UsageError(SERVER_WITHOUT_URL)
+    database = config.database.with_server_url(options.database_url, "--database-url")
+    mode = database.effective_mode
     return DatabaseRequest(
         mode=mode,
-        server_url=url,
-        server_url_source="--database-url" if options.database_url else database.url_source,
+        server=database.server_address() if mode == "server" else None,
         scheme=database.scheme,
         export=dict(database.export),
         keep=options.keep_db or database.keep,
@@ -97,12 +92,12 @@ def configure(options: RunOptions, step: Step, on_config: Callable[[Config], Non
         allow_lower=options.allow_lower,
         shard=options.shard is not None,
     )
-    if config.coverage.source and config.coverage.diff is not None:
+    if config.coverage.measured and config.coverage.diff is not None:
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         require_base(config.root, options.environ, base)
     python = choose_python(config.tests.python, config.root, options.environ)
     interpreter = probe(
-        python, options.environ, coverage=bool(config.coverage.source), root=config.root
+        python, options.environ, coverage=config.coverage.measured, root=config.root
     )
     step.detail = f"{path.name}; Python {interpreter.python_version} at {python}"
     return Configured(path, config, request, interpreter)

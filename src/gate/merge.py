@@ -224,7 +224,7 @@ def _merge_steps(
         parts = [(collect_results(shard.folder / "events"), shard.root) for shard in shards]
         results = locate_failures(union_results(parts, config.root), config.root)
         outcome.results = results
-        if config.coverage.source:
+        if config.coverage.measured:
             outcome.coverage = _merge_coverage(config, shards, work, options)
         totals = results.totals
         step.detail = (

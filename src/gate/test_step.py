@@ -37,7 +37,7 @@ class Tested:
 
 def coverage_settings(configured: Configured, outcome: RunOutcome) -> CoverageSettings | None:
     coverage = configured.config.coverage
-    if not coverage.source:
+    if not coverage.measured:
         return None
     greenlet = configured.interpreter.has("greenlet")
     if greenlet:

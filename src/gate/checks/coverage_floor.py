@@ -68,7 +68,7 @@ class CoverageFloorCheck:
 
     def judge(self, evidence: Evidence) -> Judgement | None:
         settings = evidence.config.coverage
-        if not settings.source or evidence.partial:
+        if not settings.measured or evidence.partial:
             return None  # one shard's coverage is a part of the whole: `gate merge` judges it
         coverage = evidence.coverage
         if coverage is None:
