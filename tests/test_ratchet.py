@@ -4,6 +4,7 @@ test), compared and updated by the pure functions a run calls."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from gate.diff_coverage import DiffBase, DiffCoverage, changed_lines, measure
 from gate.errors import UsageError
 from gate.findings import BlockingFinding, Frame
 from gate.initialize import write_gate_yaml
+from gate.outcome import RunOutcome
 from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet
 from gate.ratchet.baseline import (
     Baseline,
@@ -36,6 +38,9 @@ from gate.ratchet.baseline import (
 from gate.ratchet.places import server_error_place
 from gate.ratchet.setup import RatchetRun, mark_known, prepare
 from gate.ratchet.store import parse_baseline, read_baseline, render_baseline
+from gate.reporters.github import render_annotations
+from gate.reporters.json_report import render_json
+from gate.reporters.markdown import render_markdown
 
 A_PY = """\
 def f1(x):
@@ -403,3 +408,15 @@ def test_the_baseline_docs_show_is_what_gate_writes() -> None:
     docs = (Path(__file__).resolve().parents[1] / "docs/ratchet.md").read_text()
     sample = docs.split("```json\n", 1)[1].split("```", 1)[0]
     assert render_baseline(parse_baseline(sample)) == sample
+
+
+def test_every_report_names_the_untaken_branch_of_a_changed_line(runs: dict[str, Ran]) -> None:
+    outcome = RunOutcome(root=Path("."), run_id="r")
+    outcome.diff_coverage = runs["new_branch"].diff
+    assert render_annotations(outcome) == [
+        "::warning file=pkg/a.py,line=15,title=partly covered changed line::line 15 changed "
+        "since main; branch 15->17 never taken"
+    ]
+    assert "| pkg/a.py |  | 15->17 |" in render_markdown(outcome)
+    files = json.loads(render_json(outcome))["diff_coverage"]["files"]
+    assert files["pkg/a.py"]["partial_branches"] == [[15, 17]]
