@@ -420,3 +420,30 @@ def test_every_report_names_the_untaken_branch_of_a_changed_line(runs: dict[str,
     assert "| pkg/a.py |  | 15->17 |" in render_markdown(outcome)
     files = json.loads(render_json(outcome))["diff_coverage"]["files"]
     assert files["pkg/a.py"]["partial_branches"] == [[15, 17]]
+
+
+def test_update_adds_what_passed_drops_what_went_and_keeps_what_was_not_measured() -> None:
+    old = Baseline(
+        files={"a.py": FileCounts(2, 1), "gone.py": FileCounts(5, 0)},
+        blocking=frozenset({"a.py:old", "a.py:kept"}),
+        server_errors=frozenset({"GET /x 500"}),
+    )
+    run = Measured(
+        files={"a.py": FileCounts(1, 2), "clean.py": FileCounts(), "bare.py": FileCounts(3, 0)},
+        blocking=frozenset({"a.py:kept", "a.py:new"}),
+        server_errors=None,  # server_errors.mode: off
+    )
+    comparison = compare(old, run)
+    assert [c.path for c in comparison.worse] == ["a.py"]  # one branch more, one line less
+    assert [n.path for n in comparison.failing_new_files] == ["bare.py"]
+    assert (comparison.gone_files, comparison.gone_blocking) == (("gone.py",), ("a.py:old",))
+    assert comparison.new_blocking == ("a.py:new",)
+    tight = updated(old, run, comparison, gate_version="t", commit="c")
+    assert tight.files == {"a.py": FileCounts(1, 1), "clean.py": FileCounts()}
+    assert tight.blocking == frozenset({"a.py:kept"})
+    assert tight.server_errors == old.server_errors
+    lowering = Lowering("now", "me", "why", ("x",))
+    loose = updated(old, run, comparison, gate_version="t", commit="c", lowering=lowering)
+    assert loose.files == run.files
+    assert loose.blocking == run.blocking
+    assert loose.server_errors == old.server_errors
