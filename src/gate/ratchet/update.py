@@ -56,7 +56,7 @@ def write_updated_baseline(
         write_baseline(ratchet.path, new)
         return (
             f"--update-ratchet: wrote the first baseline {ratchet.shown} "
-            f"({len(new.files)} files); commit it"
+            f"({len(new.files)} file{'s' if len(new.files) != 1 else ''}); commit it"
         )
     # No entry changed: the file keeps the commit it was taken at, so no diff for no change.
     same = dataclasses.replace(new, gate_version=old.gate_version, commit=old.commit) == old
