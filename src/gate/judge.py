@@ -13,8 +13,8 @@ from gate.coverage_data import CoverageResult
 from gate.diff_coverage import choose_base, diff_coverage
 from gate.errors import GateError, InfraError, Interrupted
 from gate.outcome import RunOutcome, timed
+from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.ratchet.setup import mark_known
-from gate.ratchet.setup import prepare as prepare_ratchet
 from gate.reports import ReportPlan, write_reports
 from gate.results import TestResults
 from gate.run_options import RunOptions
@@ -33,14 +33,8 @@ def gather_evidence(
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         diff = diff_coverage(config.root, options.environ, base, coverage)
         outcome.diff_coverage = diff
-    ratchet = prepare_ratchet(
-        config.ratchet,
-        config.root,
-        update=options.update_ratchet,
-        allow_lower=options.allow_lower,
-        shard=options.shard is not None,
-    )
-    results.blocking, _ = mark_known(ratchet, results.blocking)
+    ratchet = ratchet_for_run(config, options)
+    results.blocking, _ = mark_known(ratchet, results.blocking)  # known offenders do not fail
     return Evidence(
         config=config,
         results=results,

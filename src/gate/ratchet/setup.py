@@ -8,12 +8,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import UsageError
 from gate.ratchet.baseline import Baseline
 from gate.ratchet.places import code_place, server_error_place
 from gate.ratchet.store import read_baseline
+
+if TYPE_CHECKING:
+    from gate.config import Config
+    from gate.run_options import RunOptions
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,17 @@ def prepare(
         )
     shown = _shown(setting, root)
     return RatchetRun(setting, shown, read_baseline(setting, shown, may_be_missing=update))
+
+
+def for_run(config: Config, options: RunOptions) -> RatchetRun | None:
+    """The baseline of this run's config, with the run's flags checked against it."""
+    return prepare(
+        config.ratchet,
+        config.root,
+        update=options.update_ratchet,
+        allow_lower=options.allow_lower,
+        shard=options.shard is not None,
+    )
 
 
 def describe(setting: Path | None, root: Path) -> str:
