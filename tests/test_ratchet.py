@@ -228,7 +228,8 @@ def test_a_new_uncovered_file_fails_by_diff_coverage(
     # Without diff coverage to judge by, a new file may add nothing uncovered.
     strict = compare(main_baseline, run_of(runs["new_file"]))
     assert [new.why for new in strict.failing_new_files] == [
-        "new, not in the baseline, and coverage.diff is not set to judge its changed lines"
+        "new, with 3 uncovered lines; without coverage.diff to judge its changed lines by, a "
+        "new file may add nothing uncovered"
     ]
 
 

@@ -28,6 +28,14 @@ class FileCounts:
             min(self.partial_branches, reached.partial_branches),
         )
 
+    @property
+    def lacking(self) -> str:
+        """'2 uncovered lines and 1 partial branch', for messages."""
+        lines, branches = self.missing_lines, self.partial_branches
+        said = [f"{lines} uncovered line{'s' if lines != 1 else ''}"] if lines else []
+        said += [f"{branches} partial branch{'es' if branches != 1 else ''}"] if branches else []
+        return " and ".join(said) or "nothing uncovered"
+
     def worse_than(self, before: FileCounts) -> bool:
         return (
             self.missing_lines > before.missing_lines
@@ -156,19 +164,23 @@ def _new_file(path: str, counts: FileCounts, diff: DiffCoverage | None, floor: f
             path,
             counts,
             False,
-            "new, not in the baseline, and coverage.diff is not set to judge its changed lines",
+            f"new, with {counts.lacking}; without coverage.diff to "
+            "judge its changed lines by, a new file may add nothing uncovered",
         )
     if path not in diff.changed:
         return NewFile(path, counts, True, f"unchanged since {diff.base.label}")
+    # Here, not at the top: gate.checks registers the ratchet check, which imports this module.
+    from gate.checks.floors import meets_floor, shown_percent
+
     percent = diff.file_percent(path)
-    passed = percent >= floor
+    passed = meets_floor(percent, floor)
     verb = "meets" if passed else "is below"
     return NewFile(
         path,
         counts,
         passed,
-        f"new: {percent:g}% of its {len(diff.changed[path])} changed line(s) covered {verb} "
-        f"coverage.diff.fail_under ({floor:g}%)",
+        f"new: {shown_percent(percent, floor)} of its {len(diff.changed[path])} changed line(s) "
+        f"covered {verb} coverage.diff.fail_under ({shown_percent(floor)})",
     )
 
 
