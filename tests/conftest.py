@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,9 +16,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import yaml
 
 from gate.checks.blocking import as_finding
 from gate.database.address import ServerAddress, parse_server_url
@@ -323,3 +326,20 @@ def with_findings(outcome: RunOutcome) -> RunOutcome:
     failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
     outcome.findings = [as_finding(f, failing=failing) for f in blocking]
     return outcome
+
+
+# docs/ci.md's configs: tests/test_ci_docs.py runs its jobs, tests/test_action.py its use of
+# gate's action. The documented service URL is swapped for this machine's test server.
+CI_DOCS = REPO / "docs" / "ci.md"
+CI_SERVICE_URL = re.compile(r"postgresql://postgres:postgres@(?:localhost|postgres):5432/postgres")
+
+
+def ci_docs_configs() -> list[dict[str, Any]]:
+    blocks = re.findall(r"```yaml\n(.*?)```", CI_DOCS.read_text(), flags=re.DOTALL)
+    return [yaml.safe_load(block) for block in blocks]
+
+
+def uses_gate_action(workflow: dict[str, Any]) -> bool:
+    """Whether a GitHub workflow uses gate's own action (`<owner>/gate@<ref>`)."""
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    return any(re.fullmatch(r"[\w-]+/gate@\S+", str(step.get("uses", ""))) for step in steps)
