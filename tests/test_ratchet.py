@@ -86,13 +86,14 @@ VARIANTS: dict[str, dict[str, str | None]] = {
         "tests/test_a.py": TEST_F1,
         "tests/test_b.py": TEST_B_ALL,
     },
-    # f2 and its test deleted: a.py's percentage drops, its uncovered lines do not grow.
-    "delete_covered": {
+    # f2 and its test deleted: a.py's percentage drops, its uncovered lines do not grow;
+    # and g2 gets a test: b.py improves.
+    "delete_and_improve": {
         "pkg/a.py": A_PY.replace("def f2(x):\n    return x * 2\n\n\n", ""),
         "tests/test_a.py": "from pkg.a import f1\n\n\ndef test_f1():\n    assert f1(1) == 2\n",
+        "tests/test_b.py": TEST_B_G2,
     },
     "new_file": {"pkg/c.py": "def h(x):\n    y = x + 1\n    return y\n"},
-    "improve": {"tests/test_b.py": TEST_B_G2},
     # A changed line that runs but leaves its branch untaken.
     "new_branch": {
         "pkg/a.py": A_PY + F4,
@@ -208,12 +209,11 @@ def test_losing_one_covered_line_fails_naming_the_file_though_the_total_rose(
 
 
 def test_deleting_covered_code_passes(runs: dict[str, Ran], main_baseline: Baseline) -> None:
-    assert (
-        runs["delete_covered"].coverage.files["pkg/a.py"] < runs["main"].coverage.files["pkg/a.py"]
-    )
-    comparison = judged(runs, main_baseline, "delete_covered")
+    deleted = runs["delete_and_improve"].coverage.files["pkg/a.py"]
+    assert deleted < runs["main"].coverage.files["pkg/a.py"]
+    comparison = judged(runs, main_baseline, "delete_and_improve")
     assert comparison.passed
-    assert ratchet_check(comparison, "r.json").message == "nothing worse than the baseline r.json"
+    assert [change.path for change in comparison.improved] == ["pkg/b.py"]  # not pkg/a.py
 
 
 def test_a_new_uncovered_file_fails_by_diff_coverage(
@@ -236,7 +236,7 @@ def test_a_new_uncovered_file_fails_by_diff_coverage(
 def test_an_improvement_is_reported_and_locked_in_by_update(
     runs: dict[str, Ran], main_baseline: Baseline
 ) -> None:
-    improved = run_of(runs["improve"])
+    improved = run_of(runs["delete_and_improve"])
     comparison = compare(main_baseline, improved)
     assert ratchet_check(comparison, "r.json").message == (
         "nothing worse than the baseline r.json; "
