@@ -144,7 +144,7 @@ def test_the_working_tree_counts_uncommitted_and_untracked_changes(
         "pkg/extra.py": {"changed": [1, 2], "uncovered": [1, 2], "partial_branches": []},
     }
     assert diff_check(repo.root)["message"] == (
-        "diff coverage 77.8% of 9 changed line(s) since origin/main is below the 80% floor; "
+        "diff coverage 77.7% of 9 changed line(s) since origin/main is below the 80% floor; "
         "uncovered: pkg/extra.py:1, pkg/extra.py:2"
     )
 
