@@ -15,6 +15,8 @@ from gate.diff_coverage import choose_base, diff_coverage
 from gate.errors import GateError, InfraError, Interrupted
 from gate.migration_lint import Linted
 from gate.outcome import RunOutcome, timed
+from gate.ratchet.setup import for_run as ratchet_for_run
+from gate.ratchet.setup import mark_known
 from gate.reports import ReportPlan, write_reports
 from gate.results import TestResults
 from gate.run_options import RunOptions
@@ -34,6 +36,8 @@ def gather_evidence(
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         diff = diff_coverage(config.root, options.environ, base, coverage)
         outcome.diff_coverage = diff
+    ratchet = ratchet_for_run(config, options)
+    results.blocking, _ = mark_known(ratchet, results.blocking)  # known offenders do not fail
     return Evidence(
         config=config,
         results=results,
@@ -43,6 +47,7 @@ def gather_evidence(
         root=config.root,
         migration_lint=lint_evidence(linted, config.coverage.diff.base if config.coverage.diff
                                      else "", options.base, options.environ, config.root),
+        ratchet=ratchet,
     )  # fmt: skip
 
 

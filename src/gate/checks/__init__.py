@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.checks import blocking, coverage_floor, diff_coverage, migration_lint, suite
+from gate.checks import blocking, coverage_floor, diff_coverage, migration_lint, ratchet, suite
 from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement, RunCheck
 
 REGISTERED: tuple[RunCheck, ...] = (
@@ -17,6 +17,7 @@ REGISTERED: tuple[RunCheck, ...] = (
     diff_coverage.CHECK,
     blocking.CHECK,
     migration_lint.CHECK,
+    ratchet.CHECK,
 )
 
 

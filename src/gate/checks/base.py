@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gate.config import Config
     from gate.coverage_data import CoverageResult
     from gate.diff_coverage import DiffCoverage
+    from gate.ratchet.setup import RatchetRun
     from gate.results import TestResults
     from gate.shard import Shard
 
@@ -96,6 +97,7 @@ class Evidence:
     shard: Shard | None = None  # a share of the tests: totals are judged by `gate merge`
     root: Path = Path()
     migration_lint: LintEvidence | None = None  # the migrate step's lint, when it ran
+    ratchet: RatchetRun | None = None  # the baseline, when gate.yaml sets `ratchet`
 
     @property
     def partial(self) -> bool:
