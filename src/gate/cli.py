@@ -65,6 +65,21 @@ def main_options(
 ColorOption = Annotated[
     str, typer.Option("--color", help="auto | always | never", case_sensitive=False)
 ]
+UpdateRatchetOption = Annotated[
+    bool,
+    typer.Option(
+        "--update-ratchet",
+        help="After the run, write the ratchet baseline, tightened to what the run reached",
+    ),
+]
+AllowLowerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allow-lower",
+        metavar="REASON",
+        help="With --update-ratchet: let what got worse into the baseline; REASON is kept in it",
+    ),
+]
 
 
 def _check_color(color: str) -> str:
@@ -117,6 +132,8 @@ def run_command(
             "--no-cache", help="Migrate from scratch: no cached template or initialised cluster"
         ),
     ] = False,
+    update_ratchet: UpdateRatchetOption = False,
+    allow_lower: AllowLowerOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[
         bool,
@@ -167,6 +184,8 @@ def run_command(
         shard=parsed_shard,
         no_cache=no_cache,
         extra_args=list(extra or []),
+        update_ratchet=update_ratchet,
+        allow_lower=allow_lower,
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
     )
@@ -212,6 +231,8 @@ def merge_command(
         str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
     ] = None,
     base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    update_ratchet: UpdateRatchetOption = False,
+    allow_lower: AllowLowerOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
@@ -229,6 +250,8 @@ def merge_command(
         junit_path=junit,
         coverage_xml_path=coverage_xml,
         base=base,
+        update_ratchet=update_ratchet,
+        allow_lower=allow_lower,
         verbose=verbose,
         live=False,
     )
@@ -239,12 +262,31 @@ def merge_command(
 @app.command("init")
 def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing gate.yaml")] = False,
+    ratchet: Annotated[
+        bool,
+        typer.Option(
+            "--ratchet",
+            help="Adopt gate as the project is: turn the ratchet on and run the gate once to "
+            "write its baseline",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented gate.yaml for the project in the current folder."""
     from gate.initialize import write_gate_yaml
 
     path = write_gate_yaml(Path.cwd(), force=force)
-    typer.echo(f"wrote {path}; check it with `gate check`, then run `gate run`")
+    if not ratchet:
+        typer.echo(f"wrote {path}; check it with `gate check`, then run `gate run`")
+        return
+    from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet, write_first_baseline
+
+    enable_ratchet(path)
+    typer.echo(
+        f"wrote {path} with `ratchet: {DEFAULT_BASELINE}`; running the gate once to write it"
+    )
+    console = make_console("auto")
+    outcome = write_first_baseline(Path.cwd(), dict(os.environ), console)
+    _show_outcome(console, outcome, quiet=False, verbose=False)
 
 
 @app.command("check")

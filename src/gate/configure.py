@@ -12,8 +12,10 @@ from gate.config import Config, find_config, load_config
 from gate.diff_coverage import choose_base, require_base
 from gate.interpreter import Interpreter, choose_python, probe
 from gate.migration_checks import RECORDED, plan_checks
+from gate.migration_lint import RECORDED as LINT_RECORDED
 from gate.outcome import Step
 from gate.provision import DatabaseRequest
+from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.redact import url_secrets
 from gate.reporters.destinations import check_destinations
 from gate.run_options import RunOptions
@@ -44,7 +46,10 @@ def database_request(config: Config, options: RunOptions) -> DatabaseRequest:
         environ=options.environ,
         migrations=tuple(config.migrations.command or ()),
         root=config.root,
-        recorded_checks=tuple(c for c in config.migrations.checks if c in RECORDED),
+        recorded_checks=(
+            *(c for c in config.migrations.checks if c in RECORDED),
+            *((LINT_RECORDED,) if config.migrations.lint.mode != "off" else ()),
+        ),
     )
 
 
@@ -84,6 +89,7 @@ def configure(options: RunOptions, step: Step, on_config: Callable[[Config], Non
     )
     plan_checks(config.migrations.checks, config.migrations.command, request.mode)
     check_destinations(report_destinations(options, config))
+    ratchet_for_run(config, options)  # a bad baseline or flag: refused before anything starts
     if config.coverage.measured and config.coverage.diff is not None:
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         require_base(config.root, options.environ, base)

@@ -27,6 +27,7 @@ from gate.interpreter import bin_dir_first
 from gate.judge import conclude, errors_recorded, evaluate
 from gate.ledger import run_ledger, state_dir
 from gate.migrate import migrate, migration_checker
+from gate.migration_lint import migration_lint
 from gate.outcome import RunOutcome, timed
 from gate.provision import provision_database, worker_count
 from gate.redact import redact, url_secrets
@@ -107,9 +108,11 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
 
     # (database owner) Migrate first (into the cached template, or the run database without
     # the cache), then make the run's databases: one, plus a clone per xdist worker.
+    lint = migration_lint(config, provisioned, run_dir)
     migrated = migrate(
-        configured, provisioned, outcome, environ=options.environ, run_dir=run_dir, hide=run.hide
-    )
+        configured, provisioned, outcome, environ=options.environ, run_dir=run_dir,
+        hide=run.hide, lint=lint,
+    )  # fmt: skip
     if not migrated:
         return
     with timed(outcome.step("provision")) as step:
@@ -131,7 +134,8 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         configured, options, outcome, run.console, env=env, run_dir=run_dir, hide=run.hide
     )
     run.coverage_xml_text = tested.coverage_xml_text
-    evaluate(outcome, config, options, tested.results, tested.coverage)
+    linted = lint.linted if lint is not None else None
+    evaluate(outcome, config, options, tested.results, tested.coverage, linted)
 
 
 def _announce_kept(run: _Run, address: ServerAddress, *, server_started: bool) -> None:

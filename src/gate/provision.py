@@ -118,6 +118,12 @@ class Provisioned:
     _private: EphemeralServer | None = None
     _variant: str | None = None  # the cached-cluster variant holding this run's template
 
+    @property
+    def statement_log(self) -> Path | None:
+        """The private server's log, where migration_capture reads what migrations ran; None
+        on a given server, whose log gate cannot read."""
+        return self._private.log_file if self._private is not None else None
+
     def _export(self, address: ServerAddress) -> dict[str, str]:
         assert self._request is not None
         return export_environment(self._request.export, address, self._request.scheme)

@@ -266,7 +266,8 @@ class TemplateSlot:
         self.succeeded = True
 
     def keep(self, record: str) -> None:
-        self.record = record
+        # One line per kind (migration checks, the lint's capture): each finds its own line.
+        self.record = record if self.record is None else f"{self.record}\n{record}"
 
 
 def _comment(admin: psycopg.Connection[tuple[object, ...]], name: str) -> str | None:

@@ -302,7 +302,8 @@ class Config(_Section):
     # A baseline file that may not exist yet: `gate run --update-ratchet` writes it.
     ratchet: RootPath = _path(
         None,
-        "a committed baseline (e.g. .gate/ratchet.json) of what the project already has; "
-        "a run fails on anything worse, never on what it holds; off when unset",
+        "a committed baseline (e.g. gate-ratchet.json: .gate/ is usually not committed) of "
+        "what the project already has; a run fails on anything worse, never on what it "
+        "holds; off when unset",
     )
     reports: ReportsConfig = Field(default_factory=ReportsConfig)

@@ -52,6 +52,10 @@ TEST_SETTINGS = {
     "checkpoint_timeout": "1h",
     "autovacuum": "off",
     "jit": "off",
+    # The migration lint reads the statements migrations ran from this server's log
+    # (migration_capture): a known prefix (the pid tells sessions apart) and English messages.
+    "log_line_prefix": "%m [%p] ",
+    "lc_messages": "C",
 }
 
 
