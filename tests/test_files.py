@@ -48,3 +48,16 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> 
         write_atomic(target, "\ud800")  # a lone surrogate cannot be written as UTF-8
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["ledger.json"]
+
+
+def test_a_rewritten_file_keeps_its_mode_and_a_new_one_gets_a_new_file_s(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fresh = tmp_path / "report.json"
+    write_atomic(fresh, "{}")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    kept = tmp_path / "gate.yaml"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_atomic(kept, "new")
+    assert (kept.read_text(), stat.S_IMODE(kept.stat().st_mode)) == ("new", 0o640)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,18 +22,26 @@ def cache_root(environ: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gate"
 
 
-def write_atomic(path: Path, text: str, *, mode: int = 0o666) -> None:
+def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write beside the target and rename: readers see the old file or the new one, never half.
 
-    `mode` as for a new file (the umask applies): 0o600 for one that may hold a password (a
-    run ledger), 0o777 for a script.
+    The file keeps the mode it had (a gate.yaml or a baseline someone made group-readable);
+    a new one gets a new file's (0o666 less the umask). `mode` sets it instead, less the
+    umask: 0o600 for a file that may hold a password (a run ledger), 0o777 for a script.
     A temp name of its own per writer, so that two threads or runs writing at once each
     leave a whole file, the last one winning.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is not None:
+        mode &= ~_UMASK
+    else:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            mode = 0o666 & ~_UMASK
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.fchmod(fd, mode & ~_UMASK)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temp, path)

@@ -20,4 +20,4 @@ def write_report(target: Path | str, text: str) -> None:
         with path.open("w", encoding="utf-8") as handle:
             handle.write(text)
         return
-    write_atomic(path, text, mode=0o600)
+    write_atomic(path, text)
