@@ -14,6 +14,7 @@ import pytest
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffBase, DiffCoverage
 from gate.evaluate import Check
+from gate.findings import BlockingFinding
 from gate.outcome import RunOutcome
 from gate.reporters.ci import repository_prefix, write_ci_outputs
 from gate.reporters.github import escape_data, escape_property, render_annotations
@@ -53,9 +54,12 @@ def failing_outcome() -> RunOutcome:
         results.cases[case.nodeid] = case
     finding = {"phase": "call", "kind": "call", "call": "time.sleep", "file": "app/io.py"}
     results.blocking = [
-        {**finding, "test": "tests/test_core.py::test_ok", "line": 20, "duration_ms": 201.3},
-        {**finding, "test": "tests/test_db.py::test_query", "line": 20, "duration_ms": 150.0},
-        {**finding, "test": "tests/test_core.py::test_ok", "line": 20, "duration_ms": 120.0},
+        BlockingFinding.from_event({**finding, "test": test, "line": 20, "duration_ms": ms})
+        for test, ms in (
+            ("tests/test_core.py::test_ok", 201.3),
+            ("tests/test_db.py::test_query", 150.0),
+            ("tests/test_core.py::test_ok", 120.0),
+        )
     ]
     return RunOutcome(
         root=ROOT,

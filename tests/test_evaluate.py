@@ -14,6 +14,7 @@ from gate.evaluate import (
     suite_check,
     verdict,
 )
+from gate.findings import BlockingFinding
 from gate.results import TestCase, TestResults
 
 
@@ -112,7 +113,7 @@ def test_per_file_floor_lists_every_file_under_it() -> None:
 
 @pytest.mark.parametrize(("mode", "passed"), [("fail", False), ("warn", True)])
 def test_blocking_findings_fail_only_in_fail_mode(mode: str, passed: bool) -> None:
-    findings = [{"file": "app/x.py", "line": 12, "test": "t"}] * 2
+    findings = [BlockingFinding.from_event({"file": "app/x.py", "line": 12, "test": "t"})] * 2
     check = blocking_check(findings, mode)
     assert check.passed is passed
     assert check.message.startswith("2 blocking call(s) in the event loop at app/x.py:12")

@@ -130,5 +130,7 @@ def test_blocking_findings_and_unwatched_loops_are_kept_apart() -> None:
             )
         ]
     )
-    assert results.blocking == [{"test": "t::a", "kind": "call", "file": "a.py", "line": 3}]
-    assert results.unwatched == [{"kind": "unwatched", "test": "t::b", "loop": "trio"}]
+    assert [(f.test, f.kind, f.file, f.line) for f in results.blocking] == [
+        ("t::a", "call", "a.py", 3)
+    ]
+    assert [(u.test, u.loop) for u in results.unwatched] == [("t::b", "trio")]

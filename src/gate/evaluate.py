@@ -8,6 +8,7 @@ from typing import Any
 
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffCoverage
+from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.results import TestResults
 
 SHOW_LOWEST = 3
@@ -154,8 +155,8 @@ def diff_coverage_check(diff: DiffCoverage, floor: float, min_lines: int) -> Che
     )
 
 
-def blocking_check(findings: Sequence[dict[str, Any]], mode: str) -> Check:
-    places = sorted({f"{f.get('file')}:{f.get('line')}" for f in findings})
+def blocking_check(findings: Sequence[BlockingFinding], mode: str) -> Check:
+    places = sorted({f"{f.file}:{f.line}" for f in findings})
     if not findings:
         return Check("blocking", True, 0, 0, "no blocking calls in the event loop")
     message = f"{len(findings)} blocking call(s) in the event loop at {_names(places)}" + (
@@ -164,10 +165,10 @@ def blocking_check(findings: Sequence[dict[str, Any]], mode: str) -> Check:
     return Check("blocking", mode != "fail", len(findings), 0, message)
 
 
-def unwatched_check(unwatched: Sequence[dict[str, Any]], mode: str) -> Check | None:
+def unwatched_check(unwatched: Sequence[UnwatchedLoop], mode: str) -> Check | None:
     if not unwatched:
         return None
-    loops = sorted({str(u.get("loop") or u.get("unwatched") or "unknown") for u in unwatched})
+    loops = sorted({u.loop for u in unwatched})
     return Check(
         "blocking.unwatched",
         mode != "fail",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.redact import redact_tree
+from gate.findings import BlockingFinding, UnwatchedLoop, redact_record
 
 PHASES = ("setup", "call", "teardown")
 
@@ -52,8 +52,8 @@ class TestResults:
     cases: dict[str, TestCase] = field(default_factory=dict)
     collected: int = 0
     collect_errors: list[tuple[str, str]] = field(default_factory=list)
-    blocking: list[dict[str, Any]] = field(default_factory=list)
-    unwatched: list[dict[str, Any]] = field(default_factory=list)
+    blocking: list[BlockingFinding] = field(default_factory=list)
+    unwatched: list[UnwatchedLoop] = field(default_factory=list)
     blocking_errors: list[str] = field(default_factory=list)  # the detector's own failures
     timed_out: dict[str, str] = field(default_factory=dict)  # nodeid -> how it was stopped
     finished: bool = False
@@ -128,14 +128,13 @@ class ResultsBuilder:
         elif kind == "timed_out":
             results.timed_out.setdefault(event["nodeid"], "stopped by the per-test timeout")
         elif kind == "blocking":
-            finding = {k: v for k, v in event.items() if k != "event"}
-            if finding.get("kind") == "unwatched":
-                results.unwatched.append(finding)
-            elif finding.get("kind") == "detector-error":
+            if event.get("kind") == "unwatched":
+                results.unwatched.append(UnwatchedLoop.from_event(event))
+            elif event.get("kind") == "detector-error":
                 # gate's own bug, recorded rather than raised in the tests: not a finding.
-                results.blocking_errors.append(str(finding.get("error", "")))
+                results.blocking_errors.append(str(event.get("error", "")))
             else:
-                results.blocking.append(finding)
+                results.blocking.append(BlockingFinding.from_event(event))
         elif kind == "session_finish" and event.get("worker", "main") == "main":
             results.finished = True
             results.exitstatus = event.get("exitstatus")
@@ -206,8 +205,8 @@ def redacted(results: TestResults, hide: Callable[[str], str]) -> TestResults:
         case.longrepr = hide(case.longrepr)
         case.output = {name: hide(text) for name, text in case.output.items()}
     results.collect_errors = [(nodeid, hide(text)) for nodeid, text in results.collect_errors]
-    results.blocking = redact_tree(results.blocking, hide)
-    results.unwatched = redact_tree(results.unwatched, hide)
+    results.blocking = [redact_record(finding, hide) for finding in results.blocking]
+    results.unwatched = [redact_record(entry, hide) for entry in results.unwatched]
     results.blocking_errors = [hide(text) for text in results.blocking_errors]
     results.timed_out = {nodeid: hide(how) for nodeid, how in results.timed_out.items()}
     return results

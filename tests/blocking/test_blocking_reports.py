@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
+from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.reporters.json_report import render_json
 from gate.reporters.junit import render_junit
@@ -19,8 +20,12 @@ from gate.results import ResultsBuilder, TestCase, TestResults
 SLEEP = {"kind": "call", "call": "time.sleep", "file": "app/io.py", "line": 20, "worker": "gw0"}
 
 
-def finding(test: str, **changes: Any) -> dict[str, Any]:
+def event(test: str, **changes: Any) -> dict[str, Any]:
     return {"test": test, "phase": "call", "duration_ms": 12.5, "stack": [], **SLEEP, **changes}
+
+
+def finding(test: str, **changes: Any) -> BlockingFinding:
+    return BlockingFinding.from_event(event(test, **changes))
 
 
 def outcome_with_findings() -> RunOutcome:
@@ -46,14 +51,16 @@ def outcome_with_findings() -> RunOutcome:
         ),
     ]
     results.unwatched = [
-        {
-            "kind": "unwatched",
-            "unwatched": "trio (anyio backend)",
-            "test": "tests/test_a.py::test_4",
-            "phase": "call",
-            "worker": "gw1",
-            "reason": "gate times asyncio's own event loop only; ...",
-        }
+        UnwatchedLoop.from_event(
+            {
+                "kind": "unwatched",
+                "unwatched": "trio (anyio backend)",
+                "test": "tests/test_a.py::test_4",
+                "phase": "call",
+                "worker": "gw1",
+                "reason": "gate times asyncio's own event loop only; ...",
+            }
+        )
     ]
     return RunOutcome(root=Path("/proj"), run_id="r1", results=results, verdict="fail")
 
@@ -165,12 +172,12 @@ def test_json_report_keeps_contract_fields_worker_and_unwatched_tests() -> None:
 def test_events_from_every_worker_are_merged_and_detector_errors_are_not_findings() -> None:
     builder = ResultsBuilder()
     for worker in ("gw0", "gw1"):
-        event = {"event": "blocking", **finding(f"t.py::test_{worker}", worker=worker)}
-        builder.feed_lines([json.dumps(event)])
+        raw = {"event": "blocking", **event(f"t.py::test_{worker}", worker=worker)}
+        builder.feed_lines([json.dumps(raw)])
     error = {"event": "blocking", "kind": "detector-error", "error": "Traceback...\nKeyError: 1"}
     builder.feed_lines([json.dumps(error)])
     results = builder.results
-    assert [(f["test"], f["worker"]) for f in results.blocking] == [
+    assert [(f.test, f.worker) for f in results.blocking] == [
         ("t.py::test_gw0", "gw0"),
         ("t.py::test_gw1", "gw1"),
     ]

@@ -88,18 +88,14 @@ def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str,
     blocking_failed = any(c.name == "blocking" and not c.passed for c in outcome.checks)
     seen: dict[tuple[str, int | None, str], dict[str, Any]] = {}
     for finding in results.blocking:
-        raw_line = finding.get("line")
-        line = raw_line if isinstance(raw_line, int) else None
-        path = _join(prefix, str(finding.get("file")))
-        test = str(finding.get("test"))
+        line, test = finding.line, finding.test
+        path = _join(prefix, str(finding.file))
         key = (path, line, test)
         if key in seen:  # the same place in the same test once more: one issue, not a duplicate
             continue
-        call = finding.get("call") or f"{finding.get('kind')} callback"
-        duration = float(finding.get("duration_ms") or 0)
         seen[key] = _issue(
             "gate.blocking",
-            f"{call} blocked the event loop for {duration:.1f} ms in {test}",
+            f"{finding.what} blocked the event loop for {finding.duration_ms:.1f} ms in {test}",
             "major" if blocking_failed else "minor",
             path,
             line,

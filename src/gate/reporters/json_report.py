@@ -12,35 +12,6 @@ from gate.outcome import RunOutcome
 SCHEMA = "gate.report/1"
 
 
-def _blocking_entry(finding: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "test",
-        "phase",
-        "kind",
-        "call",
-        "file",
-        "line",
-        "duration_ms",
-        "wall_ms",
-        "run_queue_ms",
-        "stack",
-        "note",
-        "worker",
-    )
-    return {key: finding.get(key) for key in keys if key in finding}
-
-
-def _unwatched_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A test whose event loop gate cannot time: no finding about it is a clean bill."""
-    return {
-        "test": entry.get("test"),
-        "phase": entry.get("phase"),
-        "loop": entry.get("unwatched") or entry.get("loop"),
-        "reason": entry.get("reason"),
-        "worker": entry.get("worker"),
-    }
-
-
 def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
     if diff is None:
         return None
@@ -79,10 +50,8 @@ def render_json(outcome: RunOutcome) -> str:
         },
         "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
-        "blocking": [] if results is None else [_blocking_entry(f) for f in results.blocking],
-        "blocking_unwatched": []
-        if results is None
-        else [_unwatched_entry(u) for u in results.unwatched],
+        "blocking": [] if results is None else [f.as_report() for f in results.blocking],
+        "blocking_unwatched": [] if results is None else [u.as_report() for u in results.unwatched],
         "gate_version": __version__,
         "run_id": outcome.run_id,
         "failed_tests": []

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from collections.abc import Sequence
+from typing import TypeVar
 
+from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.results import TestCase
+
+_Record = TypeVar("_Record", BlockingFinding, UnwatchedLoop)
 
 
 def _classname(case: TestCase) -> tuple[str, str]:
@@ -18,24 +22,23 @@ def _classname(case: TestCase) -> tuple[str, str]:
     return module, name or path
 
 
-def _by_test(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
+def _by_test(entries: Sequence[_Record]) -> dict[str, list[_Record]]:
+    grouped: dict[str, list[_Record]] = {}
     for entry in entries:
-        grouped.setdefault(str(entry.get("test")), []).append(entry)
+        grouped.setdefault(entry.test, []).append(entry)
     return grouped
 
 
-def _finding_text(finding: dict[str, Any]) -> str:
+def _finding_text(finding: BlockingFinding) -> str:
     text = (
-        f"{finding.get('file')}:{finding.get('line')} "
-        f"{finding.get('call') or 'slow callback'} "
-        f"({finding.get('phase')}, {float(finding.get('duration_ms') or 0):.1f} ms)"
+        f"{finding.file}:{finding.line} {finding.call or 'slow callback'} "
+        f"({finding.phase}, {finding.duration_ms:.1f} ms)"
     )
-    return f"{text}: {finding['note']}" if finding.get("note") else text
+    return f"{text}: {finding.note}" if finding.note else text
 
 
 def _blocking_properties(
-    element: ET.Element, findings: list[dict[str, Any]], unwatched: list[dict[str, Any]]
+    element: ET.Element, findings: list[BlockingFinding], unwatched: list[UnwatchedLoop]
 ) -> str:
     """Adds the test's blocking findings as properties; returns the same as lines for system-out.
 
@@ -51,7 +54,7 @@ def _blocking_properties(
         ET.SubElement(properties, "property", name="gate.blocking", value=text)
         lines.append(f"gate: blocking call in the event loop at {text}")
     for entry in unwatched:
-        loop = str(entry.get("unwatched") or entry.get("loop") or "unknown")
+        loop = entry.loop
         ET.SubElement(properties, "property", name="gate.blocking.unwatched", value=loop)
         lines.append(f"gate: not watched for blocking calls: the test ran on {loop}")
     return "\n".join(lines) + "\n"

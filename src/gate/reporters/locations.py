@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
+from gate.findings import BlockingFinding
 from gate.outcome import RunOutcome
 
 
@@ -26,10 +26,9 @@ def blocking_places(outcome: RunOutcome) -> list[BlockingPlace]:
     """Findings grouped by file and line, the place with the most findings first."""
     if outcome.results is None:
         return []
-    groups: dict[tuple[str, int | None], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, int | None], list[BlockingFinding]] = defaultdict(list)
     for finding in outcome.results.blocking:
-        line = finding.get("line")
-        groups[(str(finding.get("file")), line if isinstance(line, int) else None)].append(finding)
+        groups[(str(finding.file), finding.line)].append(finding)
     places = []
     for (path, line), findings in groups.items():
         first = findings[0]
@@ -37,11 +36,11 @@ def blocking_places(outcome: RunOutcome) -> list[BlockingPlace]:
             BlockingPlace(
                 path=path,
                 line=line,
-                call=str(first.get("call") or f"{first.get('kind')} callback"),
+                call=first.what,
                 count=len(findings),
-                worst_ms=max(float(f.get("duration_ms") or 0) for f in findings),
-                tests=sorted({str(f.get("test")) for f in findings}),
-                note=str(first.get("note") or ""),
+                worst_ms=max(f.duration_ms for f in findings),
+                tests=sorted({f.test for f in findings}),
+                note=first.note,
             )
         )
     return sorted(places, key=lambda place: (-place.count, place.path, place.line or 0))

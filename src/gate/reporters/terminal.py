@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from gate.diff_coverage import format_lines
+from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
 
 STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
@@ -95,11 +95,6 @@ def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
 MAX_BLOCKING_TESTS = 3  # tests named per blocking place unless -v
 
 
-def _test_label(finding: dict[str, Any]) -> str:
-    phase = finding.get("phase")
-    return str(finding.get("test")) + ("" if phase in (None, "call") else f" ({phase})")
-
-
 def _named(labels: list[str], verbose: bool) -> str:
     shown = labels if verbose else labels[:MAX_BLOCKING_TESTS]
     more = len(labels) - len(shown)
@@ -110,36 +105,33 @@ def _blocking(console: Console, outcome: RunOutcome, verbose: bool) -> None:
     """Findings grouped by the project line they blame, with counts and the tests that hit it."""
     if outcome.results is None:
         return
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[BlockingFinding]] = defaultdict(list)
     for finding in outcome.results.blocking:
-        line = finding.get("line")
-        groups[(str(finding.get("file")), line if isinstance(line, int) else 0)].append(finding)
+        groups[(str(finding.file), finding.line or 0)].append(finding)
     if groups:
         console.print(f"\n[bold]Blocking calls in the event loop[/] ({len(groups)} place(s))")
     for (file, line), findings in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
-        calls = sorted({str(f.get("call") or "slow callback") for f in findings})
-        worst = max(float(f.get("duration_ms") or 0) for f in findings)
+        calls = sorted({f.call or "slow callback" for f in findings})
+        worst = max(f.duration_ms for f in findings)
         where = f"{file}:{line}" if line else file
         console.print(
             f"  [yellow]{escape(where)}[/] {escape(' / '.join(calls))} x{len(findings)}, "
             f"up to {worst:.1f} ms",
             highlight=False,
         )
-        labels = sorted({_test_label(f) for f in findings})
+        labels = sorted({f.test_label for f in findings})
         console.print(f"      in {escape(_named(labels, verbose))}", highlight=False)
-        for note in sorted({str(f["note"]) for f in findings if f.get("note")}):
+        for note in sorted({f.note for f in findings if f.note}):
             console.print(f"      [dim]{escape(note)}[/]", highlight=False)
     _unwatched(console, outcome.results.unwatched, verbose)
 
 
-def _unwatched(console: Console, unwatched: list[dict[str, Any]], verbose: bool) -> None:
+def _unwatched(console: Console, unwatched: list[UnwatchedLoop], verbose: bool) -> None:
     if not unwatched:
         return
     loops: dict[str, list[str]] = defaultdict(list)
     for entry in unwatched:
-        loops[str(entry.get("unwatched") or entry.get("loop") or "unknown")].append(
-            str(entry.get("test"))
-        )
+        loops[entry.loop].append(entry.test)
     console.print(
         f"\n[bold]Event loops gate cannot watch[/] ({len(unwatched)} test(s)): blocking calls "
         "in these tests were not checked"
