@@ -30,10 +30,20 @@ from gate.config_env import expand_tree
 from gate.config_yaml import ConfigDocument, KeyPath, Location, dotted, format_problem, parse_yaml
 from gate.database.address import EXPORT_FIELDS
 from gate.errors import ConfigError
+from gate.server_error_events import allow_entry_problem
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-_SECTIONS = ("env", "database", "migrations", "tests", "coverage", "blocking", "reports")
+_SECTIONS = (
+    "env",
+    "database",
+    "migrations",
+    "tests",
+    "coverage",
+    "blocking",
+    "server_errors",
+    "reports",
+)
 # Settings that hold text: a plain `5432` or `off` there means the text the user typed.
 _TEXT_SETTINGS: tuple[KeyPath, ...] = (
     ("env", "*"),
@@ -51,6 +61,8 @@ _TEXT_SETTINGS: tuple[KeyPath, ...] = (
     ("coverage", "diff", "base"),
     ("blocking", "mode"),
     ("blocking", "allow", "*"),
+    ("server_errors", "mode"),
+    ("server_errors", "allow", "*"),
 )
 
 
@@ -280,6 +292,22 @@ class BlockingConfig(_Section):
     allow: Names = Field(default_factory=list)
 
 
+def _server_error_allow(entry: str) -> str:
+    problem = allow_entry_problem(entry.strip())
+    if problem is not None:
+        raise _invalid(problem)
+    return entry
+
+
+class ServerErrorsConfig(_Section):
+    mode: Literal["fail", "warn", "off"] = "fail"
+    # "GET /health 503", a test id, or an exception type: see docs/server-errors.md.
+    allow: Annotated[
+        list[Annotated[str, AfterValidator(_not_empty), AfterValidator(_server_error_allow)]],
+        BeforeValidator(_one_or_many),
+    ] = Field(default_factory=list)
+
+
 class ReportsConfig(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
@@ -308,6 +336,7 @@ class Config(_Section):
     tests: TestsConfig = Field(default_factory=TestsConfig)
     coverage: CoverageConfig = Field(default_factory=CoverageConfig)
     blocking: BlockingConfig = Field(default_factory=BlockingConfig)
+    server_errors: ServerErrorsConfig = Field(default_factory=ServerErrorsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
 

@@ -47,6 +47,7 @@ from gate.reporters.live import LiveProgress
 from gate.reporters.markdown import render_markdown
 from gate.reporters.output import write_report
 from gate.results import redacted
+from gate.server_errors_check import server_errors_checks
 from gate.shard import Shard, manifest, save_run_data, shard_checks, shard_env, shard_summary
 from gate.signals import interrupts_unwind, shielded
 from gate.template_cache import KeyScope
@@ -268,6 +269,9 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         run_dir=run_dir / "tests",
         rcfile=rcfile,
         blocking=blocking,
+        server_errors=None
+        if config.server_errors.mode == "off"
+        else {"mode": config.server_errors.mode, "root": str(config.root)},
     )
     shard = run.options.shard
     if shard is not None:
@@ -405,6 +409,7 @@ def _evaluate(run: _Run) -> None:
                 coverage_expected=False,
                 blocking_mode=config.blocking.mode,
             )
+            checks += server_errors_checks(run.outcome.results, config.server_errors)
             run.outcome.checks += shard_checks(checks, run.outcome.results, shard)
         elif run.outcome.results is not None:
             coverage = config.coverage
@@ -416,6 +421,7 @@ def _evaluate(run: _Run) -> None:
                 coverage_expected=bool(coverage.source),
                 blocking_mode=config.blocking.mode,
             )
+            run.outcome.checks += server_errors_checks(run.outcome.results, config.server_errors)
             if coverage.diff is not None and run.outcome.coverage is not None:
                 base = choose_base(coverage.diff.base, run.options.base, run.options.environ)
                 diff = diff_coverage(config.root, run.options.environ, base, run.outcome.coverage)

@@ -52,6 +52,7 @@ def render_json(outcome: RunOutcome) -> str:
         "checks": [check.as_dict() for check in outcome.checks],
         "blocking": [] if results is None else [f.as_report() for f in results.blocking],
         "blocking_unwatched": [] if results is None else [u.as_report() for u in results.unwatched],
+        "server_errors": [] if results is None else [e.as_report() for e in results.server_errors],
         "gate_version": __version__,
         "run_id": outcome.run_id,
         "failed_tests": []

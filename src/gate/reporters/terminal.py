@@ -10,6 +10,7 @@ from rich.markup import escape
 from gate.diff_coverage import format_lines
 from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
+from gate.reporters.server_errors import render_server_errors
 
 STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red"}
@@ -166,6 +167,8 @@ def render_terminal(console: Console, outcome: RunOutcome, *, verbose: bool = Fa
     _coverage(console, outcome)
     _diff_coverage(console, outcome)
     _blocking(console, outcome, verbose)
+    if outcome.results is not None:
+        render_server_errors(console, outcome.results.server_errors, verbose)
     for note in outcome.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     _checks(console, outcome)

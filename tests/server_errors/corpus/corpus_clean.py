@@ -69,7 +69,7 @@ async def test_task_exception_retrieved() -> None:
         raise ValueError("expected")
 
     task = asyncio.get_running_loop().create_task(fails())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected"):
         await task
 
 

@@ -19,8 +19,8 @@ if not settings.configured:
     )
     django.setup()
 
-from django.http import Http404, HttpRequest, JsonResponse  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import path
 
 
 def django_boom(request: HttpRequest) -> JsonResponse:
