@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gate.config import load_config
 from gate.errors import ConfigError
 from gate.server_error_events import (
+    KINDS,
     allow_entry_problem,
     is_allowed,
     judge_server_errors,
@@ -166,3 +169,13 @@ def test_config_defaults_and_errors(tmp_path: Path) -> None:
         "gate.yaml:4:7: server_errors.allow[1]: 'GET health': a request entry is METHOD PATH "
         '[STATUS], e.g. "GET /health 503" (PATH starts with /)'
     )
+
+
+def test_the_docs_allow_examples_are_valid_and_the_kinds_table_is_complete() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "server-errors.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    allow = yaml.safe_load(block)["server_errors"]["allow"]
+    assert len(allow) == 6
+    assert [allow_entry_problem(entry) for entry in allow] == [None] * len(allow)
+    table_kinds = re.findall(r"^\| `(\w+)` \|", doc, flags=re.MULTILINE)
+    assert sorted(table_kinds) == sorted(KINDS)

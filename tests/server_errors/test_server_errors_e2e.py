@@ -64,6 +64,7 @@ def test_a_crash_behind_a_loose_assert_fails_the_gate(gate: GateRunner, project:
     )
     config = config.replace("fail_under: 100", "fail_under: 0")
     config = config.replace("blocking:\n  mode: fail", "blocking:\n  mode: off")
+    assert "blocking:\n  mode: off" in config
     (project.root / "gate.yaml").write_text(config)
 
     result = gate("run", cwd=project.root, timeout=300)
