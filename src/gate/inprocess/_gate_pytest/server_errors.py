@@ -32,7 +32,7 @@ import re
 import sys
 import threading
 import traceback as tracebacks
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from types import FrameType, TracebackType
 from typing import Callable
 
@@ -78,11 +78,7 @@ class Request:
         self.outbound = outbound  # made while answering another request: the app's upstream
 
 
-class _Phase:
-    __slots__ = ("nodeid", "phase")
-
-    def __init__(self, nodeid: str, phase: str) -> None:
-        self.nodeid, self.phase = nodeid, phase
+Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
 
 
 def _own_file() -> str:
@@ -96,8 +92,8 @@ class ServerErrorPlugin:
         self._emit = emit
         self._paths = ProjectPaths(root)
         self._hooks = hooks
-        self._current: _Phase | None = None
-        self._last: _Phase | None = None
+        self._current: Phase | None = None
+        self._last: Phase | None = None
         self._current_item: pytest.Item | None = None
         self._test_thread = threading.get_ident()
         self._modules_seen = -1
@@ -139,25 +135,25 @@ class ServerErrorPlugin:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.uninstall()
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, None]:
-        yield from self._phase(item, "setup")
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, None]:
-        yield from self._phase(item, "call")
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, None]:
-        yield from self._phase(item, "teardown")
-
-    def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, None]:
+    # Plain hooks, not wrappers: the whole per-test cost is these four calls and a look at
+    # sys.modules. tryfirst: the phase is known before any fixture or test code runs.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self.refresh()
-        # The item's path and line are read only when a finding needs them (see _test_place).
-        self._current = _Phase(item.nodeid, phase)
         self._current_item = item
-        yield
-        self._last, self._current = self._current, None
+        self._current = (item.nodeid, "setup")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._current = (item.nodeid, "call")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._current = (item.nodeid, "teardown")
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if self._current is not None:
+            self._last, self._current = self._current, None
 
     # -- what the hooks report (from any thread; must never raise) -------------------------
 
@@ -232,7 +228,7 @@ class ServerErrorPlugin:
         if charged is None:
             return  # before the first test (collection): no test to charge
         if self._current is None:
-            after = f"after this test's {charged.phase} phase ended"
+            after = f"after this test's {charged[1]} phase ended"
             note = f"{note}; {after}" if note else after
         stack = [f for f in _traceback_frames(traceback) if f.filename not in self._own_files]
         blamed = next((f for f in stack if self._paths.is_project(f.filename)), None)
@@ -246,8 +242,8 @@ class ServerErrorPlugin:
             blamed = stack[0]
         event: dict[str, object] = {
             "event": "server_error",
-            "test": charged.nodeid,
-            "phase": charged.phase,
+            "test": charged[0],
+            "phase": charged[1],
             "kind": kind,
             "method": method,
             "path": path,
