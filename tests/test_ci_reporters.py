@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from gate.checks.base import Check
+from gate.checks.blocking import as_finding
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffBase, DiffCoverage
-from gate.evaluate import Check
 from gate.findings import BlockingFinding
 from gate.outcome import RunOutcome
 from gate.reporters.ci import repository_prefix, write_ci_outputs
@@ -24,6 +25,15 @@ from gate.results import Location, TestCase, TestResults
 from tests.conftest import GateRunner, Project, serverless_gate
 
 ROOT = Path("/work/proj")
+
+
+def with_findings(outcome: RunOutcome) -> RunOutcome:
+    """The blocking check's findings for the results as the test left them: reporters render
+    findings, not raw results."""
+    blocking = outcome.results.blocking if outcome.results is not None else []
+    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
+    return outcome
 
 
 def failing_outcome() -> RunOutcome:
@@ -132,7 +142,7 @@ def test_repository_prefix(root: str, workspace: str | None, prefix: str) -> Non
 
 
 def test_github_annotations_for_a_failing_run() -> None:
-    assert render_annotations(failing_outcome()) == [
+    assert render_annotations(with_findings(failing_outcome())) == [
         "::error file=app/core.py,line=12,title=tests/test_core.py%3A%3Atest_double failed"
         "::AssertionError: 100%25 wrong, a: b%0Aassert 4 == 5",
         "::error file=tests/test_db.py,line=4,title=tests/test_db.py%3A%3Atest_query error in "
@@ -150,7 +160,7 @@ def test_github_annotations_with_a_prefix_warn_blocking_and_an_error() -> None:
     outcome.results.cases = {}
     outcome.checks = [Check("blocking", True, 3, 0, "3 blocking call(s) (warn)")]
     outcome.error = "migrations failed:\nno such table"
-    assert render_annotations(outcome, "svc/") == [
+    assert render_annotations(with_findings(outcome), "svc/") == [
         "::warning file=svc/app/io.py,line=20,title=blocking call in the event loop::time.sleep "
         "blocked the event loop 3 time(s), up to 201.3 ms, in tests/test_core.py::test_ok "
         "(+1 more)",
@@ -172,7 +182,7 @@ def test_github_annotations_for_a_collection_error_and_a_check_without_items() -
         verdict="fail",
         exit_code=1,
     )
-    assert render_annotations(outcome) == [
+    assert render_annotations(with_findings(outcome)) == [
         "::error file=tests/test_x.py,title=collection error in tests/test_x.py"
         "::ImportError: no module named nope",
         "::error title=gate%3A blocking::1 blocking call(s)",
@@ -180,7 +190,7 @@ def test_github_annotations_for_a_collection_error_and_a_check_without_items() -
 
 
 def test_a_passing_run_has_no_annotations() -> None:
-    assert render_annotations(passing_outcome()) == []
+    assert render_annotations(with_findings(passing_outcome())) == []
 
 
 # --- Markdown ---------------------------------------------------------------------------------
@@ -233,16 +243,16 @@ Every measured file is fully covered.
 
 
 def test_markdown_for_a_failing_run() -> None:
-    assert render_markdown(failing_outcome()) == FAILING_MARKDOWN
+    assert render_markdown(with_findings(failing_outcome())) == FAILING_MARKDOWN
 
 
 def test_markdown_for_a_passing_run() -> None:
-    assert render_markdown(passing_outcome()) == PASSING_MARKDOWN
+    assert render_markdown(with_findings(passing_outcome())) == PASSING_MARKDOWN
 
 
 def test_markdown_for_an_error_before_any_test() -> None:
     outcome = RunOutcome(root=ROOT, run_id="r4", error="no PostgreSQL binaries | found")
-    assert render_markdown(outcome) == (
+    assert render_markdown(with_findings(outcome)) == (
         "## ⚠️ gate: ERROR\n\nexit 3 · 0.0s\n\n> **error:** no PostgreSQL binaries \\| found\n"
     )
 
@@ -264,7 +274,7 @@ def test_markdown_cells_and_code(text: str, as_cell: str, as_code: str) -> None:
 
 
 def test_gitlab_code_quality_issues() -> None:
-    issues = code_quality_issues(failing_outcome())
+    issues = code_quality_issues(with_findings(failing_outcome()))
     assert [(i["check_name"], i["severity"], i["location"], i["description"]) for i in issues] == [
         (
             "gate.test",
@@ -302,7 +312,7 @@ def test_gitlab_fingerprints_stay_unique_for_repeated_places() -> None:
     results = TestResults()
     results.collect_errors = [("", "boom"), ("", "boom again")]
     outcome = RunOutcome(root=ROOT, run_id="r5", results=results)
-    issues = code_quality_issues(outcome, "svc/")
+    issues = code_quality_issues(with_findings(outcome), "svc/")
     assert [issue["location"]["path"] for issue in issues] == ["svc/.", "svc/."]
     assert len({issue["fingerprint"] for issue in issues}) == 2
 
@@ -314,7 +324,7 @@ def test_gitlab_lists_each_run_of_uncovered_changed_lines() -> None:
     diff.uncovered = {"app/a.py": [3, 4, 5, 9]}
     outcome.diff_coverage = diff
     outcome.checks.append(Check("coverage.diff", True, 0.0, 0, "exempt: ..."))
-    issues = code_quality_issues(outcome, "svc/")
+    issues = code_quality_issues(with_findings(outcome), "svc/")
     assert [(i["check_name"], i["severity"], i["location"], i["description"]) for i in issues] == [
         (
             "gate.diff_coverage",
@@ -331,7 +341,7 @@ def test_gitlab_lists_each_run_of_uncovered_changed_lines() -> None:
     ]
     assert len({issue["fingerprint"] for issue in issues}) == 2
     # the same uncovered lines give the same fingerprints in the next run
-    assert [i["fingerprint"] for i in code_quality_issues(outcome, "svc/")] == [
+    assert [i["fingerprint"] for i in code_quality_issues(with_findings(outcome), "svc/")] == [
         i["fingerprint"] for i in issues
     ]
 
@@ -348,7 +358,7 @@ def test_gitlab_coverage_line_matches_gitlabs_regex() -> None:
 
 def test_nothing_is_written_outside_ci(tmp_path: Path) -> None:
     stream = io.StringIO()
-    assert write_ci_outputs(failing_outcome(), {"CI": "true"}, tmp_path, stream) == []
+    assert write_ci_outputs(with_findings(failing_outcome()), {"CI": "true"}, tmp_path, stream) == []
     assert stream.getvalue() == ""
     assert list(tmp_path.iterdir()) == []
 
@@ -377,7 +387,7 @@ def test_gitlab_outputs(tmp_path: Path) -> None:
     stream = io.StringIO()
     root = tmp_path / "svc"
     environ = {"GITLAB_CI": "true", "CI_PROJECT_DIR": str(tmp_path)}
-    written = write_ci_outputs(failing_outcome(), environ, root, stream)
+    written = write_ci_outputs(with_findings(failing_outcome()), environ, root, stream)
     assert written == [".gate/gl-code-quality-report.json", "GitLab coverage line"]
     assert stream.getvalue() == "Coverage: 96.40%\n"
     issues = json.loads((root / ".gate/gl-code-quality-report.json").read_text())

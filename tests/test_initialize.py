@@ -327,7 +327,9 @@ def test_force_replaces_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     path = write_gate_yaml(tmp_path, force=True)
 
     assert path == tmp_path / "gate.yaml"
-    assert path.read_text(encoding="utf-8").startswith("# gate.yaml: the quality gate")
+    written = path.read_text(encoding="utf-8")
+    assert written.startswith("# yaml-language-server: $schema=")  # the first line: the schema
+    assert written.splitlines()[1].startswith("# gate.yaml: the quality gate")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gate.yaml", "tests"]
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gate.checks.base import Check
 from gate.database.address import ServerAddress
 from gate.errors import UsageError
-from gate.evaluate import Check
 from gate.migration_checks import (
     Alembic,
     alembic_of,

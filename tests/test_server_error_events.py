@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
+from gate.checks.base import Evidence
+from gate.checks.server_errors import CHECK
 from gate.config import load_config
 from gate.errors import ConfigError
+from gate.results import TestResults
 from gate.server_error_events import (
     KINDS,
     allow_entry_problem,
@@ -59,7 +62,7 @@ def test_an_event_becomes_a_finding_and_back_into_the_report_entry() -> None:
         "allowed": False,
         "stack": [{"file": "app/items.py", "line": 30, "function": "create"}],
     }
-    assert error.what == "POST /items -> 500: app.errors.UpstreamDown: payments"
+    assert (error.what, error.detail) == ("POST /items -> 500: app.errors.UpstreamDown", "payments")
 
 
 @pytest.mark.parametrize(
@@ -179,3 +182,30 @@ def test_the_docs_allow_examples_are_valid_and_the_kinds_table_is_complete() -> 
     assert [allow_entry_problem(entry) for entry in allow] == [None] * len(allow)
     table_kinds = re.findall(r"^\| `(\w+)` \|", doc, flags=re.MULTILINE)
     assert sorted(table_kinds) == sorted(KINDS)
+
+
+def test_the_check_module_judges_marks_allowed_and_reports(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    config_file = tmp_path / "gate.yaml"
+    config_file.write_text("database: {mode: none}\nserver_errors:\n  allow: ['GET /health 503']\n")
+    results = TestResults()
+    for event in (_event(), _event(method="GET", path="/health", status=503, line=12)):
+        error = parse_server_error(event)
+        assert error is not None
+        results.server_errors.append(error)
+    evidence = Evidence(load_config(config_file, {}), results, None, None, root=tmp_path)
+    judgement = CHECK.judge(evidence)
+    assert judgement is not None
+    [check] = judgement.checks
+    assert (check.name, check.passed, check.actual) == ("server_errors", False, 1)
+    assert [(f.what, f.file, f.line, f.failing) for f in judgement.findings] == [
+        ("POST /items -> 500: app.errors.UpstreamDown", "app/items.py", 30, True),
+        ("GET /health -> 503: app.errors.UpstreamDown", "app/items.py", 12, False),
+    ]
+    assert judgement.findings[1].note == "payments; allowed by server_errors.allow"
+    assert [e["allowed"] for e in judgement.report["server_errors"]] == [False, True]
+    assert CHECK.empty_report == {"server_errors": []}
+
+    config_file.write_text("database: {mode: none}\nserver_errors: {mode: 'off'}\n")
+    off = Evidence(load_config(config_file, {}), results, None, None, root=tmp_path)
+    assert CHECK.judge(off) is None

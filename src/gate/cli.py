@@ -115,7 +115,8 @@ def run_command(
     color: ColorOption = "auto",
 ) -> None:
     """Provision a database, migrate, run the tests under coverage, and judge the result."""
-    from gate.pipeline import RunOptions, run_gate
+    from gate.pipeline import run_gate
+    from gate.run_options import RunOptions
     from gate.shard import parse_shard
 
     # A report written to stdout (`--json -`) owns it: the summary goes to stderr, so that
@@ -205,7 +206,7 @@ def merge_command(
 ) -> None:
     """Judge the shards of `gate run --shard I/N` as one run: tests, coverage and thresholds."""
     from gate.merge import merge_shards
-    from gate.pipeline import RunOptions
+    from gate.run_options import RunOptions
 
     console = make_console(_check_color(color))
     options = RunOptions(
@@ -245,6 +246,14 @@ def check_command(
     # Whole before printed: a problem found late must not follow half a plan.
     for line in list(describe_plan(config, Path.cwd(), dict(os.environ))):
         console.print(line, markup=False, highlight=False)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of gate.yaml, for editors' completion and checks."""
+    from gate.config.schema import schema_text
+
+    typer.echo(schema_text(), nl=False)
 
 
 @app.command("clean")

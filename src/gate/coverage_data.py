@@ -116,7 +116,8 @@ def _from_json(data: dict[str, object], root: Path) -> CoverageResult:
     assert isinstance(meta, dict)
     assert isinstance(totals, dict)
     result = CoverageResult(
-        percent=round(float(totals.get("percent_covered", 0.0)), 2),
+        # Unrounded: a floor is met or missed by the exact value (checks/floors.py).
+        percent=float(totals.get("percent_covered", 0.0)),
         branch=bool(meta.get("branch_coverage", False)),
         statements=int(totals.get("num_statements", 0)),
     )
@@ -125,7 +126,7 @@ def _from_json(data: dict[str, object], root: Path) -> CoverageResult:
     for name, info in sorted(files.items()):
         relative = os.path.relpath(os.path.join(root, name), root)
         summary = info["summary"]
-        result.files[relative] = round(float(summary["percent_covered"]), 2)
+        result.files[relative] = float(summary["percent_covered"])
         result.missing_lines[relative] = list(info.get("missing_lines", []))
         result.covered_lines[relative] = list(info.get("executed_lines", []))
     return result

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.config.schema import SCHEMA_URL
 from gate.errors import UsageError
 from gate.settings_names import (
     computed_names,
@@ -339,6 +340,7 @@ def render_gate_yaml(facts: ProjectFacts) -> str:
 def _header(facts: ProjectFacts) -> str:
     root = f"root: {_text(facts.project_dir)}" if facts.project_dir != "." else "# root: ."
     return f"""\
+# yaml-language-server: $schema={SCHEMA_URL}
 # gate.yaml: the quality gate for this project, written by `gate init`.
 # `gate check` says what a run would do; `gate run` runs it.
 # Every key is optional; a commented-out key shows its default.

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,14 @@ from typing import Any
 from rich.console import Console
 
 from gate.config import Config, find_config, load_config
-from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
-from gate.errors import GateError, InfraError, UsageError
-from gate.evaluate import verdict
+from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_report, write_rcfile
+from gate.errors import GateError, UsageError
+from gate.judge import conclude, errors_recorded, evaluate
 from gate.locate import locate_failures
-from gate.outcome import RunOutcome
-
-# merge judges and reports exactly as a run does, with the run's own steps.
-from gate.pipeline import RunOptions, _evaluate, _resolve, _Run, _write_reports, new_run_id, timed
+from gate.outcome import RunOutcome, timed
+from gate.reports import plan_reports
 from gate.results import TestResults
+from gate.run_options import RunOptions, new_run_id
 from gate.shard import MANIFEST, SCHEMA, SHARDS_DIR
 from gate.testrun import collect_results
 
@@ -147,13 +146,16 @@ def union_results(parts: Sequence[tuple[TestResults, str]], root: Path) -> TestR
                 merged.library_dirs.append(rebased)
         merged.blocking += part.blocking
         merged.unwatched += part.unwatched
+        merged.server_errors += part.server_errors
         merged.timed_out.update(part.timed_out)
         merged.collected += part.collected
         merged.finished = merged.finished and part.finished
     return merged
 
 
-def _merge_coverage(config: Config, shards: Sequence[ShardResult], work: Path, run: _Run) -> None:
+def _merge_coverage(
+    config: Config, shards: Sequence[ShardResult], work: Path, options: RunOptions
+) -> CoverageResult | None:
     coverage = config.coverage
     data_dir = work / "coverage"
     data_dir.mkdir()
@@ -176,12 +178,12 @@ def _merge_coverage(config: Config, shards: Sequence[ShardResult], work: Path, r
         parser["paths"] = {"root": "\n".join([f"{config.root}/", *(f"{o}/" for o in others)])}
         with rcfile.open("w", encoding="utf-8") as handle:
             parser.write(handle)
-    xml = run.options.coverage_xml_path or config.reports.coverage_xml
-    run.outcome.coverage = combine_and_report(
+    xml = options.coverage_xml_path or config.reports.coverage_xml
+    return combine_and_report(
         data_dir,
         rcfile,
         config.root,
-        xml_path=None if xml is None or str(xml) == "-" else _resolve(xml, run),
+        xml_path=None if xml is None or str(xml) == "-" else options.resolve(xml),
         html_dir=config.reports.html,
     )
 
@@ -190,12 +192,17 @@ def _shown(path: Path, cwd: Path) -> str:
     return os.path.relpath(path, cwd) if path.is_relative_to(cwd) else str(path)
 
 
-def _merge_steps(run: _Run, folders: Sequence[Path], work: Path) -> None:
-    options, outcome = run.options, run.outcome
+def _merge_steps(
+    options: RunOptions,
+    outcome: RunOutcome,
+    folders: Sequence[Path],
+    work: Path,
+    on_config: Callable[[Config], None],
+) -> None:
     with timed(outcome.step("config")) as step:
         path = find_config(options.config_path, options.cwd)
         config = load_config(path, options.environ)
-        run.config = config
+        on_config(config)
         outcome.root = config.root
         shards = find_shards(folders, options.cwd)
         step.detail = f"{path.name}; {len(shards)} shard(s)"
@@ -218,8 +225,8 @@ def _merge_steps(run: _Run, folders: Sequence[Path], work: Path) -> None:
         parts = [(collect_results(shard.folder / "events"), shard.root) for shard in shards]
         results = locate_failures(union_results(parts, config.root), config.root)
         outcome.results = results
-        if config.coverage.source:
-            _merge_coverage(config, shards, work, run)
+        if config.coverage.measured:
+            outcome.coverage = _merge_coverage(config, shards, work, options)
         totals = results.totals
         step.detail = (
             f"{len(shards)} shards: {totals['total']} tests: {totals['passed']} passed, "
@@ -227,36 +234,19 @@ def _merge_steps(run: _Run, folders: Sequence[Path], work: Path) -> None:
         )
         if results.bad_cases or results.collect_errors or results.timed_out:
             step.status = "failed"
-    _evaluate(run)
+    evaluate(outcome, config, options, results, outcome.coverage)
 
 
 def merge_shards(folders: Sequence[Path], options: RunOptions, console: Console) -> RunOutcome:
     """One verdict for all shards; never raises for problems it can explain (see outcome.error)."""
     started = time.monotonic()
     outcome = RunOutcome(root=options.cwd, run_id=new_run_id())
-    run = _Run(options, console, outcome)
-    try:
+    read: list[Config] = []  # the config, once read: reports go where it says, errors too
+    with errors_recorded(outcome, str, interrupted="interrupted"):
         try:
             with tempfile.TemporaryDirectory(prefix=f"gate-merge-{outcome.run_id}-") as work:
-                _merge_steps(run, folders, Path(work))
+                _merge_steps(options, outcome, folders, Path(work), read.append)
         finally:
             teardown = outcome.step("teardown")
             teardown.status, teardown.detail = "ok", "removed the merge's temp folder"
-    except GateError as exc:
-        outcome.verdict, outcome.exit_code = "error", exc.exit_code
-        outcome.error = exc.message
-    except KeyboardInterrupt:
-        outcome.verdict, outcome.exit_code = "error", 130
-        outcome.error = "interrupted"
-    if outcome.error is None:
-        step_failed = any(step.status == "failed" for step in outcome.steps.values())
-        outcome.verdict = verdict(outcome.checks, step_failed=step_failed)
-        outcome.exit_code = 0 if outcome.verdict == "pass" else 1
-    outcome.duration_s = time.monotonic() - started
-    try:
-        _write_reports(run)
-    except OSError as exc:
-        outcome.error = f"could not write a report: {exc}"
-        outcome.verdict, outcome.exit_code = "error", InfraError.exit_code
-    outcome.duration_s = time.monotonic() - started
-    return outcome
+    return conclude(outcome, plan_reports(options, read[0] if read else None, str), started)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate import proc
+from gate.checks.base import Check
 from gate.errors import UsageError
-from gate.evaluate import Check
 from gate.provision import MigrationTarget, Provisioned
 
 NAMES = {

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.checks import empty_reports
+from gate.checks.base import Check, Finding
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffCoverage
-from gate.evaluate import Check
 from gate.results import TestResults
 
 STEP_NAMES = ("config", "provision", "migrate", "test", "evaluate", "report", "teardown")
@@ -34,6 +38,24 @@ class Step:
         return data
 
 
+@contextlib.contextmanager
+def timed(step: Step) -> Iterator[Step]:
+    """Times the step; it is "failed" when it raises and "ok" when it ends unmarked."""
+    started = time.monotonic()
+    step.status = "running"
+    try:
+        yield step
+    except BaseException:
+        if step.status == "running":
+            step.status = "failed"
+        raise
+    else:
+        if step.status == "running":
+            step.status = "ok"
+    finally:
+        step.duration_s += time.monotonic() - started
+
+
 @dataclass
 class RunOutcome:
     root: Path
@@ -43,6 +65,8 @@ class RunOutcome:
     coverage: CoverageResult | None = None
     diff_coverage: DiffCoverage | None = None  # when coverage.diff is set
     checks: list[Check] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # every check's, for the reporters
+    report_sections: dict[str, Any] = field(default_factory=empty_reports)  # checks' JSON keys
     verdict: str = "error"  # pass | fail | error
     exit_code: int = 3
     duration_s: float = 0.0
@@ -51,6 +75,10 @@ class RunOutcome:
 
     def step(self, name: str) -> Step:
         return self.steps[name]
+
+    def stop(self, exit_code: int, error: str) -> None:
+        """The run ends in an error: no verdict on the project, only what went wrong."""
+        self.verdict, self.exit_code, self.error = "error", exit_code, error
 
     @property
     def failed_checks(self) -> list[Check]:

@@ -6,8 +6,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from gate.config import SERVER_WITHOUT_URL, find_config, load_config, missing_migration_tool
-from gate.database.address import parse_server_url
+from gate.config import find_config, load_config, missing_migration_tool
 from gate.diff_coverage import choose_base, require_base
 from gate.errors import UsageError
 from gate.interpreter import bin_dir_first, choose_python, probe
@@ -23,10 +22,7 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     database = config.database
     mode = database.effective_mode
     if mode == "server":
-        # What `gate run` refuses, `gate check` refuses too, with the same words.
-        if not database.url:
-            raise UsageError(SERVER_WITHOUT_URL)
-        parse_server_url(database.url, source=database.url_source)
+        database.server_address()  # what `gate run` refuses, `gate check` refuses too
         origin = "" if database.url_source == "database.url" else f" (from {database.url_source})"
         yield f"database: a throwaway database on {mask_url(database.url or '')}{origin}"
     elif mode == "ephemeral":
@@ -41,7 +37,7 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     if command and config.migrations.checks:
         yield f"  checks: {', '.join(config.migrations.checks)}"
     python = choose_python(config.tests.python, config.root, environ)
-    interpreter = probe(python, environ, coverage=bool(config.coverage.source), root=config.root)
+    interpreter = probe(python, environ, coverage=config.coverage.measured, root=config.root)
     if command:
         search_path = bin_dir_first(python, environ)["PATH"]
         found = shutil.which(command[0], path=search_path) or (config.root / command[0]).is_file()
@@ -54,7 +50,7 @@ def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) 
     yield f"  interpreter: {python} ({installed})"
     yield f"  workers: {config.tests.workers}; timeout per test: {config.tests.timeout:g}s"
     coverage = config.coverage
-    if coverage.source:
+    if coverage.measured:
         branch = "line+branch" if coverage.branch else "line"
         yield (
             f"coverage: {', '.join(coverage.source)} ({branch}); floor {coverage.fail_under:g}%"

@@ -37,7 +37,7 @@ from gate.template_cache import (
 @dataclass(frozen=True)
 class DatabaseRequest:
     mode: str  # ephemeral | server | none
-    server_url: str | None
+    server: ServerAddress | None  # server mode's server, parsed from the config
     scheme: str
     export: Mapping[str, str]
     keep: bool
@@ -51,7 +51,6 @@ class DatabaseRequest:
     # migrations.checks whose results the template keeps (migration_checks.RECORDED)
     recorded_checks: tuple[str, ...] = ()
     key_scope: KeyScope = field(default_factory=KeyScope)  # the rest of the template key
-    server_url_source: str = "database.url"  # named when the URL is wrong
 
 
 @dataclass
@@ -213,8 +212,8 @@ def provision_database(
         return
     with contextlib.ExitStack() as stack:
         if request.mode == "server":
-            assert request.server_url is not None
-            server = parse_server_url(request.server_url, source=request.server_url_source)
+            assert request.server is not None
+            server = request.server
             # Reached now, so that an unreachable server fails the provision step, not the
             # migrate step that would otherwise connect first.
             server_version(server)

@@ -51,18 +51,28 @@ class ServerError:
 
     @property
     def what(self) -> str:
-        """One line: what crashed and how."""
-        error = self.exception or ""
-        if self.exception and self.message:
-            error = f"{self.exception}: {self.message.splitlines()[0] if self.message else ''}"
-        parts = {
-            "response": f"{self.request} answered without an exception",
-            "exception": f"{self.request}: {error}" if self.request else error,
-            "task": f"asyncio task or callback died: {error}",
-            "thread": f"a thread died: {error}",
-            "unraisable": f"unraisable exception: {error}",
-        }
-        return parts.get(self.kind, error or self.kind)
+        """Short, for grouping by place: "POST /items -> 500: KeyError", "KeyError in a thread"."""
+        error = self.exception or "an exception"
+        if self.kind == "task":
+            return f"{error} in an asyncio task or callback"
+        if self.kind == "thread":
+            return f"{error} in a thread"
+        if self.kind == "unraisable":
+            return f"{error} (unraisable)"
+        request = self.request or "a request"
+        return request if self.exception is None else f"{request}: {self.exception}"
+
+    @property
+    def detail(self) -> str:
+        """One more line: the exception's message, why it was charged, whether it is allowed."""
+        parts = []
+        if self.message and self.message.strip():
+            parts.append(self.message.strip().splitlines()[0][:200])
+        if self.note:
+            parts.append(self.note)
+        if self.allowed:
+            parts.append("allowed by server_errors.allow")
+        return "; ".join(part for part in parts if part)
 
     def as_report(self) -> dict[str, Any]:
         """The JSON report's `server_errors` entry (CONTRACT)."""

@@ -17,9 +17,7 @@ from typing import Any
 
 from gate import __version__
 from gate.errors import UsageError
-from gate.evaluate import Check
 from gate.redact import redact_tree
-from gate.results import TestResults
 
 SHARDS_DIR = Path(".gate") / "shards"
 MANIFEST = "shard.json"
@@ -113,11 +111,3 @@ def manifest(
         )
         + "\n"
     )
-
-
-def shard_checks(checks: list[Check], results: TestResults, shard: Shard) -> list[Check]:
-    """A shard that got no tests (more shards than tests) passes; `gate merge` counts them all."""
-    if results.cases or results.collect_errors:
-        return checks
-    message = f"shard {shard.label} has no tests: there are fewer tests than shards"
-    return [Check("tests", True, 0, 0, message) if c.name == "tests" else c for c in checks]

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
+from gate.checks.blocking import as_finding
 from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.reporters.json_report import render_json
@@ -18,6 +19,15 @@ from gate.reporters.terminal import render_terminal
 from gate.results import ResultsBuilder, TestCase, TestResults
 
 SLEEP = {"kind": "call", "call": "time.sleep", "file": "app/io.py", "line": 20, "worker": "gw0"}
+
+
+def with_findings(outcome: RunOutcome) -> RunOutcome:
+    """The blocking check's findings for the results as the test left them: reporters render
+    findings, not raw results."""
+    blocking = outcome.results.blocking if outcome.results is not None else []
+    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
+    return outcome
 
 
 def event(test: str, **changes: Any) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def terminal_text(outcome: RunOutcome, *, verbose: bool = False) -> str:
 
 
 def test_terminal_groups_findings_by_line_with_counts_and_tests() -> None:
-    text = terminal_text(outcome_with_findings())
+    text = terminal_text(with_findings(outcome_with_findings()))
     section = text[text.index("Blocking calls") :].splitlines()
     assert section[:7] == [
         "Blocking calls in the event loop (2 place(s))",
@@ -91,7 +101,7 @@ def test_terminal_groups_findings_by_line_with_counts_and_tests() -> None:
 
 
 def test_terminal_names_every_test_when_verbose() -> None:
-    text = terminal_text(outcome_with_findings(), verbose=True)
+    text = terminal_text(with_findings(outcome_with_findings()), verbose=True)
     assert "tests/test_a.py::test_4, tests/test_a.py::test_5\n" in text
     assert "more)" not in text
 
@@ -100,13 +110,13 @@ def test_terminal_is_silent_about_blocking_without_findings() -> None:
     outcome = outcome_with_findings()
     assert outcome.results is not None
     outcome.results.blocking, outcome.results.unwatched = [], []
-    text = terminal_text(outcome)
+    text = terminal_text(with_findings(outcome))
     assert "Blocking calls" not in text
     assert "cannot watch" not in text
 
 
 def test_junit_notes_each_finding_on_its_test() -> None:
-    suite = ET.fromstring(render_junit(outcome_with_findings()))
+    suite = ET.fromstring(render_junit(with_findings(outcome_with_findings())))
     cases = {case.get("name"): case for case in suite.iter("testcase")}
 
     first = cases["test_1"]
@@ -137,13 +147,16 @@ def test_junit_test_without_findings_has_no_blocking_note() -> None:
     assert outcome.results is not None
     outcome.results.blocking = outcome.results.blocking[:1]
     outcome.results.unwatched = []
-    cases = {c.get("name"): c for c in ET.fromstring(render_junit(outcome)).iter("testcase")}
+    cases = {
+        c.get("name"): c
+        for c in ET.fromstring(render_junit(with_findings(outcome))).iter("testcase")
+    }
     assert cases["test_3"].find("properties") is None
     assert cases["test_3"].find("system-out") is None
 
 
 def test_json_report_keeps_contract_fields_worker_and_unwatched_tests() -> None:
-    report = json.loads(render_json(outcome_with_findings()))
+    report = json.loads(render_json(with_findings(outcome_with_findings())))
     assert report["blocking"][0] == {
         "test": "tests/test_a.py::test_1",
         "phase": "call",

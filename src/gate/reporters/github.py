@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from gate.diff_coverage import line_ranges
 from gate.outcome import RunOutcome
-from gate.reporters.locations import blocking_places, first_line
-
-#: Checks whose failures are annotated one by one (tests, findings) rather than as a whole.
-ITEMISED_CHECKS = ("tests", "blocking")
+from gate.reporters.places import first_line, places
 
 
 def escape_data(text: str) -> str:
@@ -75,28 +72,26 @@ def render_annotations(outcome: RunOutcome, prefix: str = "") -> list[str]:
                 )
             )
             itemised.add("tests")
-    blocking_failed = any(c.name == "blocking" and not c.passed for c in outcome.checks)
-    for place in blocking_places(outcome):
-        more = f" (+{len(place.tests) - 1} more)" if len(place.tests) > 1 else ""
+    for place in places(outcome.findings):
         message = (
-            f"{place.call} blocked the event loop {place.count} time(s), up to "
-            f"{place.worst_ms:.1f} ms, in {place.tests[0]}{more}"
+            f"{place.whats[0]} {place.kind.verb} {place.count} time(s){place.measure()}"
+            f"{place.tests_named()}"
         )
-        if place.note:
-            message += f"\n{place.note}"
+        if place.notes:
+            message += f"\n{place.notes[0]}"
         lines.append(
             annotation(
-                "error" if blocking_failed else "warning",
+                "error" if place.failing else "warning",
                 message,
-                title="blocking call in the event loop",
-                file=_join(prefix, place.path),
+                title=place.kind.title,
+                file=None if place.path is None else _join(prefix, place.path),
                 line=place.line,
             )
         )
-        itemised.add("blocking")
+        itemised.add(place.kind.check)
     lines += _diff_coverage_annotations(outcome, prefix)
     for check in outcome.failed_checks:
-        if check.name in ITEMISED_CHECKS and check.name in itemised:
+        if check.name in itemised:  # annotated one by one above
             continue
         lines.append(annotation("error", check.message, title=f"gate: {check.name}"))
     if outcome.error:

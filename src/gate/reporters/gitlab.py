@@ -9,9 +9,10 @@ import hashlib
 import json
 from typing import Any
 
+from gate.checks.floors import two_decimals
 from gate.diff_coverage import line_ranges
 from gate.outcome import RunOutcome
-from gate.reporters.locations import first_line
+from gate.reporters.places import first_line
 
 REPORT_NAME = "gl-code-quality-report.json"
 
@@ -20,7 +21,7 @@ def coverage_line(outcome: RunOutcome) -> str | None:
     """Matches the job's `coverage: '/Coverage: \\d+\\.\\d+%/'`."""
     if outcome.coverage is None:
         return None
-    return f"Coverage: {outcome.coverage.percent:.2f}%"
+    return f"Coverage: {two_decimals(outcome.coverage.percent):.2f}%"
 
 
 def fingerprint(check: str, path: str, line: int | None, test: str) -> str:
@@ -55,7 +56,7 @@ def _join(prefix: str, path: str) -> str:
 
 
 def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str, Any]]:
-    """Failed tests, blocking findings and uncovered changed lines.
+    """Failed tests, every check's findings and uncovered changed lines.
 
     prefix makes root-relative paths repository-relative.
     """
@@ -85,18 +86,18 @@ def code_quality_issues(outcome: RunOutcome, prefix: str = "") -> list[dict[str,
                 case.nodeid,
             )
         )
-    blocking_failed = any(c.name == "blocking" and not c.passed for c in outcome.checks)
-    seen: dict[tuple[str, int | None, str], dict[str, Any]] = {}
-    for finding in results.blocking:
-        line, test = finding.line, finding.test
-        path = _join(prefix, str(finding.file))
-        key = (path, line, test)
+    seen: dict[tuple[str, str, int | None, str], dict[str, Any]] = {}
+    for finding in outcome.findings:
+        line, test = finding.line, finding.test or ""
+        path = _join(prefix, finding.file or ".")
+        key = (finding.kind.code, path, line, test)
         if key in seen:  # the same place in the same test once more: one issue, not a duplicate
             continue
+        lasted = "" if finding.duration_ms is None else f" for {finding.duration_ms:.1f} ms"
         seen[key] = _issue(
-            "gate.blocking",
-            f"{finding.what} blocked the event loop for {finding.duration_ms:.1f} ms in {test}",
-            "major" if blocking_failed else "minor",
+            finding.kind.code,
+            f"{finding.what} {finding.kind.verb}{lasted}" + (f" in {test}" if test else ""),
+            "major" if finding.failing else "minor",
             path,
             line,
             test,

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gate import __version__
+from gate.checks.floors import two_decimals
 from gate.diff_coverage import DiffCoverage
 from gate.outcome import RunOutcome
 
@@ -19,7 +20,7 @@ def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
         "base": diff.base.ref,
         "base_from": diff.base.source,
         "merge_base": diff.merge_base or None,
-        "percent": None if diff.problem else diff.percent,
+        "percent": None if diff.problem else two_decimals(diff.percent),
         "changed_lines": diff.total,
         "covered_lines": diff.covered,
         "files": {
@@ -44,15 +45,15 @@ def render_json(outcome: RunOutcome) -> str:
         "coverage": None
         if outcome.coverage is None
         else {
-            "percent": outcome.coverage.percent,
+            "percent": two_decimals(outcome.coverage.percent),
             "branch": outcome.coverage.branch,
-            "files": outcome.coverage.files,
+            "files": {name: two_decimals(pct) for name, pct in outcome.coverage.files.items()},
         },
         "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
+        **outcome.report_sections,
         "blocking": [] if results is None else [f.as_report() for f in results.blocking],
         "blocking_unwatched": [] if results is None else [u.as_report() for u in results.unwatched],
-        "server_errors": [] if results is None else [e.as_report() for e in results.server_errors],
         "gate_version": __version__,
         "run_id": outcome.run_id,
         "failed_tests": []

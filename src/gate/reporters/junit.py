@@ -6,11 +6,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TypeVar
 
-from gate.findings import BlockingFinding, UnwatchedLoop
+from gate.checks.base import Finding
+from gate.findings import UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.results import TestCase
 
-_Record = TypeVar("_Record", BlockingFinding, UnwatchedLoop)
+_Record = TypeVar("_Record", Finding, UnwatchedLoop)
 
 
 def _classname(case: TestCase) -> tuple[str, str]:
@@ -25,22 +26,21 @@ def _classname(case: TestCase) -> tuple[str, str]:
 def _by_test(entries: Sequence[_Record]) -> dict[str, list[_Record]]:
     grouped: dict[str, list[_Record]] = {}
     for entry in entries:
-        grouped.setdefault(entry.test, []).append(entry)
+        if entry.test is not None:
+            grouped.setdefault(entry.test, []).append(entry)
     return grouped
 
 
-def _finding_text(finding: BlockingFinding) -> str:
-    text = (
-        f"{finding.file}:{finding.line} {finding.call or 'slow callback'} "
-        f"({finding.phase}, {finding.duration_ms:.1f} ms)"
-    )
+def _finding_text(finding: Finding) -> str:
+    lasted = "" if finding.duration_ms is None else f", {finding.duration_ms:.1f} ms"
+    text = f"{finding.file}:{finding.line} {finding.what} ({finding.phase}{lasted})"
     return f"{text}: {finding.note}" if finding.note else text
 
 
-def _blocking_properties(
-    element: ET.Element, findings: list[BlockingFinding], unwatched: list[UnwatchedLoop]
+def _finding_properties(
+    element: ET.Element, findings: list[Finding], unwatched: list[UnwatchedLoop]
 ) -> str:
-    """Adds the test's blocking findings as properties; returns the same as lines for system-out.
+    """Adds the test's findings as properties; returns the same as lines for system-out.
 
     Properties are for tools; many CI pages show only system-out, so the note goes there too.
     """
@@ -51,8 +51,8 @@ def _blocking_properties(
     lines = []
     for finding in findings:
         text = _finding_text(finding)
-        ET.SubElement(properties, "property", name="gate.blocking", value=text)
-        lines.append(f"gate: blocking call in the event loop at {text}")
+        ET.SubElement(properties, "property", name=finding.kind.code, value=text)
+        lines.append(f"gate: {finding.kind.title} at {text}")
     for entry in unwatched:
         loop = entry.loop
         ET.SubElement(properties, "property", name="gate.blocking.unwatched", value=loop)
@@ -73,7 +73,7 @@ def render_junit(outcome: RunOutcome) -> str:
         skipped=str(totals.get("skipped", 0)),
         time=f"{outcome.duration_s:.3f}",
     )
-    blocking = _by_test([] if results is None else results.blocking)
+    findings = _by_test(outcome.findings)
     unwatched = _by_test([] if results is None else results.unwatched)
     for case in cases:
         classname, name = _classname(case)
@@ -90,8 +90,8 @@ def render_junit(outcome: RunOutcome) -> str:
             ET.SubElement(element, "error", message=case.message[:500]).text = case.longrepr
         elif case.outcome in ("skipped", "xfailed"):
             ET.SubElement(element, "skipped", message=case.message[:500])
-        note = _blocking_properties(
-            element, blocking.get(case.nodeid, []), unwatched.get(case.nodeid, [])
+        note = _finding_properties(
+            element, findings.get(case.nodeid, []), unwatched.get(case.nodeid, [])
         )
         stdout = case.output.get("Captured stdout call")
         if stdout or note:

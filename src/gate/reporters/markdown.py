@@ -1,13 +1,14 @@
-"""The Markdown summary: verdict, checks, failed tests, blocking calls and the worst-covered files.
+"""The Markdown summary: verdict, checks, failed tests, findings and the worst-covered files.
 
 Written to reports.markdown locally and appended to $GITHUB_STEP_SUMMARY in GitHub Actions.
 """
 
 from __future__ import annotations
 
+from gate.checks.floors import two_decimals
 from gate.diff_coverage import format_lines
 from gate.outcome import RunOutcome
-from gate.reporters.locations import blocking_places, first_line
+from gate.reporters.places import Place, first_line, places
 
 VERDICT_MARK = {"pass": "✅", "fail": "❌", "error": "⚠️"}
 WORST_FILES = 5
@@ -43,7 +44,7 @@ def _headline(outcome: RunOutcome) -> list[str]:
             f"{totals['errors']} errors, {totals['skipped']} skipped"
         )
     if outcome.coverage is not None:
-        facts.append(f"coverage {outcome.coverage.percent:.2f}%")
+        facts.append(f"coverage {two_decimals(outcome.coverage.percent):.2f}%")
     lines = [
         f"## {VERDICT_MARK[outcome.verdict]} gate: {outcome.verdict.upper()}",
         "",
@@ -91,17 +92,23 @@ def _failed_tests(outcome: RunOutcome) -> list[str]:
     return lines
 
 
-def _blocking(outcome: RunOutcome) -> list[str]:
-    places = blocking_places(outcome)
-    if not places:
-        return []
-    lines = ["", f"### Blocking calls in the event loop ({len(places)} place(s))", ""]
-    for place in places:
-        more = f" (+{len(place.tests) - 1} more)" if len(place.tests) > 1 else ""
-        lines.append(
-            f"- {code(f'{place.path}:{place.line}')} {code(place.call)} x{place.count}, "
-            f"up to {place.worst_ms:.1f} ms, in {code(place.tests[0])}{more}"
-        )
+def _findings(outcome: RunOutcome) -> list[str]:
+    """A section per kind of finding, a line per place."""
+    by_kind: dict[str, list[Place]] = {}
+    for place in places(outcome.findings):
+        by_kind.setdefault(place.kind.heading, []).append(place)
+    lines = []
+    for heading, found in by_kind.items():
+        lines += ["", f"### {heading} ({len(found)} place(s))", ""]
+        for place in found:
+            tests = ""
+            if place.tests:
+                more = f" (+{len(place.tests) - 1} more)" if len(place.tests) > 1 else ""
+                tests = f", in {code(place.tests[0])}{more}"
+            lines.append(
+                f"- {code(f'{place.path}:{place.line}')} {code(place.whats[0])} x{place.count}"
+                f"{place.measure()}{tests}"
+            )
     return lines
 
 
@@ -110,7 +117,7 @@ def _coverage(outcome: RunOutcome) -> list[str]:
     if coverage is None:
         return []
     kind = "line+branch" if coverage.branch else "line"
-    lines = ["", f"### Coverage {coverage.percent:.2f}% ({kind})"]
+    lines = ["", f"### Coverage {two_decimals(coverage.percent):.2f}% ({kind})"]
     worst = sorted(coverage.files.items(), key=lambda item: (item[1], item[0]))
     worst = [(name, pct) for name, pct in worst if pct < 100][:WORST_FILES]
     if not worst:
@@ -121,7 +128,7 @@ def _coverage(outcome: RunOutcome) -> list[str]:
         shown = ", ".join(map(str, missing[:MAX_MISSING_SHOWN]))
         if len(missing) > MAX_MISSING_SHOWN:
             shown += ", …"
-        lines.append(f"| {cell(name)} | {pct:.2f}% | {shown} |")
+        lines.append(f"| {cell(name)} | {two_decimals(pct):.2f}% | {shown} |")
     return lines
 
 
@@ -131,8 +138,8 @@ def _diff_coverage(outcome: RunOutcome) -> list[str]:
         return []
     lines = [
         "",
-        f"### Diff coverage {diff.percent:.2f}% ({diff.covered} of {diff.total} changed lines "
-        f"since {code(diff.base.label)})",
+        f"### Diff coverage {two_decimals(diff.percent):.2f}% ({diff.covered} of {diff.total} "
+        f"changed lines since {code(diff.base.label)})",
     ]
     if not diff.uncovered:
         return [*lines, "", "Every changed executable line is covered."]
@@ -147,7 +154,7 @@ def render_markdown(outcome: RunOutcome) -> str:
         *_headline(outcome),
         *_checks(outcome),
         *_failed_tests(outcome),
-        *_blocking(outcome),
+        *_findings(outcome),
         *_coverage(outcome),
         *_diff_coverage(outcome),
     ]

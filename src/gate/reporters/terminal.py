@@ -7,10 +7,11 @@ from collections import defaultdict
 from rich.console import Console
 from rich.markup import escape
 
+from gate.checks.floors import two_decimals
 from gate.diff_coverage import format_lines
-from gate.findings import BlockingFinding, UnwatchedLoop
+from gate.findings import UnwatchedLoop
 from gate.outcome import RunOutcome
-from gate.reporters.server_errors import render_server_errors
+from gate.reporters.places import Place, places
 
 STATUS_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]"}
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold red"}
@@ -66,14 +67,14 @@ def _coverage(console: Console, outcome: RunOutcome) -> None:
     if coverage is None:
         return
     kind = "line+branch" if coverage.branch else "line"
-    console.print(f"\n[bold]Coverage[/] {coverage.percent:.2f}% ({kind})")
+    console.print(f"\n[bold]Coverage[/] {two_decimals(coverage.percent):.2f}% ({kind})")
     worst = sorted(coverage.files.items(), key=lambda item: item[1])[:WORST_FILES]
     for name, pct in worst:
         if pct < 100:
             missing = coverage.missing_lines.get(name, [])
             shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
             tail = f" [dim]missing lines {shown}[/]" if missing else ""
-            console.print(f"  {pct:6.2f}%  {escape(name)}{tail}", highlight=False)
+            console.print(f"  {two_decimals(pct):6.2f}%  {escape(name)}{tail}", highlight=False)
 
 
 def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
@@ -81,8 +82,8 @@ def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
     if diff is None or diff.problem is not None:
         return  # the coverage.diff check says why
     console.print(
-        f"\n[bold]Diff coverage[/] {diff.percent:.2f}% of {diff.total} changed line(s) "
-        f"since {escape(diff.base.label)}",
+        f"\n[bold]Diff coverage[/] {two_decimals(diff.percent):.2f}% of {diff.total} "
+        f"changed line(s) since {escape(diff.base.label)}",
         highlight=False,
     )
     for path, lines in diff.uncovered.items():
@@ -93,38 +94,34 @@ def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
         )
 
 
-MAX_BLOCKING_TESTS = 3  # tests named per blocking place unless -v
+MAX_TESTS_NAMED = 3  # tests named per place unless -v
 
 
 def _named(labels: list[str], verbose: bool) -> str:
-    shown = labels if verbose else labels[:MAX_BLOCKING_TESTS]
+    shown = labels if verbose else labels[:MAX_TESTS_NAMED]
     more = len(labels) - len(shown)
     return ", ".join(shown) + (f" (+{more} more)" if more else "")
 
 
-def _blocking(console: Console, outcome: RunOutcome, verbose: bool) -> None:
+def _findings(console: Console, outcome: RunOutcome, verbose: bool) -> None:
     """Findings grouped by the project line they blame, with counts and the tests that hit it."""
-    if outcome.results is None:
-        return
-    groups: dict[tuple[str, int], list[BlockingFinding]] = defaultdict(list)
-    for finding in outcome.results.blocking:
-        groups[(str(finding.file), finding.line or 0)].append(finding)
-    if groups:
-        console.print(f"\n[bold]Blocking calls in the event loop[/] ({len(groups)} place(s))")
-    for (file, line), findings in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
-        calls = sorted({f.call or "slow callback" for f in findings})
-        worst = max(f.duration_ms for f in findings)
-        where = f"{file}:{line}" if line else file
-        console.print(
-            f"  [yellow]{escape(where)}[/] {escape(' / '.join(calls))} x{len(findings)}, "
-            f"up to {worst:.1f} ms",
-            highlight=False,
-        )
-        labels = sorted({f.test_label for f in findings})
-        console.print(f"      in {escape(_named(labels, verbose))}", highlight=False)
-        for note in sorted({f.note for f in findings if f.note}):
-            console.print(f"      [dim]{escape(note)}[/]", highlight=False)
-    _unwatched(console, outcome.results.unwatched, verbose)
+    by_kind: dict[str, list[Place]] = defaultdict(list)
+    for place in places(outcome.findings):
+        by_kind[place.kind.heading].append(place)
+    for heading, found in by_kind.items():
+        console.print(f"\n[bold]{escape(heading)}[/] ({len(found)} place(s))")
+        for place in found:
+            console.print(
+                f"  [yellow]{escape(place.where)}[/] {escape(' / '.join(place.whats))} "
+                f"x{place.count}{place.measure()}",
+                highlight=False,
+            )
+            if place.labels:
+                console.print(f"      in {escape(_named(place.labels, verbose))}", highlight=False)
+            for note in place.notes:
+                console.print(f"      [dim]{escape(note)}[/]", highlight=False)
+    if outcome.results is not None:
+        _unwatched(console, outcome.results.unwatched, verbose)
 
 
 def _unwatched(console: Console, unwatched: list[UnwatchedLoop], verbose: bool) -> None:
@@ -166,9 +163,7 @@ def render_terminal(console: Console, outcome: RunOutcome, *, verbose: bool = Fa
         )
     _coverage(console, outcome)
     _diff_coverage(console, outcome)
-    _blocking(console, outcome, verbose)
-    if outcome.results is not None:
-        render_server_errors(console, outcome.results.server_errors, verbose)
+    _findings(console, outcome, verbose)
     for note in outcome.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     _checks(console, outcome)

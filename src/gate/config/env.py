@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gate.config_yaml import KeyPath
+from gate.config.document import KeyPath
 
 _REFERENCE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
 
@@ -98,3 +98,8 @@ def _lookup(inner: str, environ: Mapping[str, str]) -> str:
         f"environment variable {name} is not set; export {name}, "
         f"or give a default with ${{{name}:-default}}"
     )
+
+
+def variables_in(text: str) -> list[str]:
+    """The names a text refers to: '${A:-${B}}' -> ['A', 'B']."""
+    return re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from gate.checks.base import Check
+from gate.checks.blocking import blocking_check
+from gate.checks.coverage_floor import coverage_floor_check, per_file_check
+from gate.checks.suite import suite_check
 from gate.coverage_data import CoverageResult
-from gate.evaluate import (
-    Check,
-    blocking_check,
-    coverage_floor_check,
-    evaluate,
-    per_file_check,
-    suite_check,
-    verdict,
-)
 from gate.findings import BlockingFinding
 from gate.results import TestCase, TestResults
 
@@ -117,39 +112,3 @@ def test_blocking_findings_fail_only_in_fail_mode(mode: str, passed: bool) -> No
     check = blocking_check(findings, mode)
     assert check.passed is passed
     assert check.message.startswith("2 blocking call(s) in the event loop at app/x.py:12")
-
-
-def test_evaluate_skips_what_is_switched_off() -> None:
-    checks = evaluate(
-        results_with("passed"),
-        None,
-        coverage_floor=None,
-        per_file_floor=0,
-        coverage_expected=False,
-        blocking_mode="off",
-    )
-    assert [check.name for check in checks] == ["tests"]
-
-
-def test_missing_coverage_data_fails_when_coverage_was_expected() -> None:
-    checks = evaluate(
-        results_with("passed"),
-        None,
-        coverage_floor=90,
-        per_file_floor=0,
-        coverage_expected=True,
-        blocking_mode="fail",
-    )
-    assert [(c.name, c.passed) for c in checks] == [
-        ("tests", True),
-        ("coverage", False),
-        ("blocking", True),
-    ]
-
-
-def test_verdict() -> None:
-    ok = Check("tests", True, 0, 0, "")
-    bad = Check("coverage.fail_under", False, 1, 2, "")
-    assert verdict([ok], step_failed=False) == "pass"
-    assert verdict([ok, bad], step_failed=False) == "fail"
-    assert verdict([ok], step_failed=True) == "fail"

@@ -1,15 +1,13 @@
-"""Read gate.yaml into plain data plus the line and column of every key and value."""
+"""Read gate.yaml with the safe loader, noting the line and column of every key and value."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import yaml
 
+from gate.config.document import ConfigDocument, KeyPath, Location, format_problem
 from gate.errors import ConfigError
-
-KeyPath = tuple[str | int, ...]
 
 # gate.yaml is a few dozen values; anchors that expand past these limits are an
 # attack ("billion laughs") or a mistake, and expanding them is what would hang.
@@ -22,52 +20,6 @@ _SEQ_TAG = _YAML_TAG + "seq"
 _MERGE_TAG = _YAML_TAG + "merge"
 # Scalars a config can hold; !!binary and application tags (!!python/...) are refused.
 _SCALAR_TAGS = {_YAML_TAG + kind for kind in ("str", "int", "float", "bool", "null", "timestamp")}
-
-
-@dataclass(frozen=True)
-class Location:
-    """A 1-based line and column in the config file."""
-
-    line: int
-    col: int
-
-
-@dataclass(frozen=True)
-class ConfigDocument:
-    """What a config file says, and where it says it."""
-
-    data: dict[str, Any]
-    values: dict[KeyPath, Location] = field(default_factory=dict)
-    keys: dict[KeyPath, Location] = field(default_factory=dict)
-    # Raw text of plain scalars YAML read as something else (5432, off, 3.12), so that
-    # a text setting gets what the user typed rather than str(False).
-    texts: dict[KeyPath, str] = field(default_factory=dict)
-    # Shown before key paths: ("tool", "gate") for pyproject.toml.
-    prefix: KeyPath = ()
-
-    def locate(self, path: KeyPath, *, at_key: bool = False) -> Location | None:
-        """The position of path's key or value, else of the nearest enclosing one."""
-        if at_key and path in self.keys:
-            return self.keys[path]
-        while path:
-            if path in self.values:
-                return self.values[path]
-            path = path[:-1]
-        return self.values.get(())
-
-
-def dotted(path: KeyPath) -> str:
-    """('tests', 'paths', 1) -> 'tests.paths[1]'."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
-def format_problem(display: str, where: Location | None, path: KeyPath, message: str) -> str:
-    """One error line: 'gate.yaml:14:7: coverage.fail_under: must be at most 100 (got 150)'."""
-    head = display if where is None else f"{display}:{where.line}:{where.col}"
-    return f"{head}: {dotted(path)}: {message}" if path else f"{head}: {message}"
 
 
 def parse_yaml(text: str, display: str) -> ConfigDocument:

@@ -1,0 +1,78 @@
+"""The checks `blocking` and `blocking.unwatched`: calls and stalls that held the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement, names
+from gate.findings import BlockingFinding, UnwatchedLoop
+
+KIND = FindingKind(
+    check="blocking",
+    code="gate.blocking",
+    heading="Blocking calls in the event loop",
+    title="blocking call in the event loop",
+    verb="blocked the event loop",
+)
+
+
+def blocking_check(findings: Sequence[BlockingFinding], mode: str) -> Check:
+    places = sorted({f"{f.file}:{f.line}" for f in findings})
+    if not findings:
+        return Check("blocking", True, 0, 0, "no blocking calls in the event loop")
+    message = f"{len(findings)} blocking call(s) in the event loop at {names(places)}" + (
+        "" if mode == "fail" else " (blocking.mode is warn: not failing the gate)"
+    )
+    return Check("blocking", mode != "fail", len(findings), 0, message)
+
+
+def unwatched_check(unwatched: Sequence[UnwatchedLoop], mode: str) -> Check | None:
+    if not unwatched:
+        return None
+    loops = sorted({u.loop for u in unwatched})
+    return Check(
+        "blocking.unwatched",
+        mode != "fail",
+        len(unwatched),
+        0,
+        f"{len(unwatched)} test(s) ran an event loop gate cannot watch ({', '.join(loops)}); "
+        "their blocking calls were not checked",
+    )
+
+
+def as_finding(finding: BlockingFinding, *, failing: bool) -> Finding:
+    return Finding(
+        kind=KIND,
+        what=finding.what,
+        file=finding.file,
+        line=finding.line,
+        test=finding.test,
+        phase=finding.phase,
+        duration_ms=finding.duration_ms,
+        note=finding.note,
+        failing=failing,
+    )
+
+
+class BlockingCheck:
+    name = "blocking"
+    empty_report: Mapping[str, Any] = {}
+
+    def judge(self, evidence: Evidence) -> Judgement | None:
+        mode = evidence.config.blocking.mode
+        if mode == "off":
+            return None
+        results = evidence.results
+        checks = [blocking_check(results.blocking, mode)]
+        unwatched = unwatched_check(results.unwatched, mode)
+        if unwatched is not None:
+            checks.append(unwatched)
+        failing = mode == "fail"
+        return Judgement(
+            checks=tuple(checks),
+            findings=tuple(as_finding(f, failing=failing) for f in results.blocking),
+        )
+
+
+CHECK = BlockingCheck()

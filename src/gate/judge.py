@@ -1,0 +1,92 @@
+"""The end of every run, `gate run` and `gate merge` alike: the evaluate step runs every
+registered check; then the verdict, the exit code (130 on interrupt) and the reports."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from gate.checks import Check, Evidence, run_checks
+from gate.config import Config
+from gate.coverage_data import CoverageResult
+from gate.diff_coverage import choose_base, diff_coverage
+from gate.errors import GateError, InfraError, Interrupted
+from gate.outcome import RunOutcome, timed
+from gate.reports import ReportPlan, write_reports
+from gate.results import TestResults
+from gate.run_options import RunOptions
+
+
+def gather_evidence(
+    config: Config,
+    options: RunOptions,
+    outcome: RunOutcome,
+    results: TestResults,
+    coverage: CoverageResult | None,
+) -> Evidence:
+    """What the checks read; diff coverage is measured here, against the base git gives."""
+    diff = None
+    if config.coverage.diff is not None and coverage is not None and options.shard is None:
+        base = choose_base(config.coverage.diff.base, options.base, options.environ)
+        diff = diff_coverage(config.root, options.environ, base, coverage)
+        outcome.diff_coverage = diff
+    return Evidence(
+        config=config,
+        results=results,
+        coverage=coverage,
+        diff_coverage=diff,
+        shard=options.shard,
+        root=config.root,
+    )
+
+
+def evaluate(
+    outcome: RunOutcome,
+    config: Config,
+    options: RunOptions,
+    results: TestResults,
+    coverage: CoverageResult | None,
+) -> None:
+    """The evaluate step: every check's named verdicts, findings and report keys."""
+    step = outcome.step("evaluate")
+    with timed(step):
+        evidence = gather_evidence(config, options, outcome, results, coverage)
+        for judgement in run_checks(evidence):
+            outcome.checks += judgement.checks
+            outcome.findings += judgement.findings
+            outcome.report_sections.update(judgement.report)
+        failed = [check.name for check in outcome.checks if not check.passed]
+        step.detail = f"failed: {', '.join(failed)}" if failed else "all checks passed"
+
+
+def verdict(checks: Sequence[Check], *, step_failed: bool) -> str:
+    return "fail" if step_failed or not all(check.passed for check in checks) else "pass"
+
+
+@contextlib.contextmanager
+def errors_recorded(
+    outcome: RunOutcome, hide: Callable[[str], str], *, interrupted: str
+) -> Iterator[None]:
+    """An error gate can explain, or an interrupt, ends the run with its exit code and words."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        outcome.stop(Interrupted.exit_code, interrupted)
+    except GateError as exc:
+        outcome.stop(exc.exit_code, hide(exc.message))
+
+
+def conclude(outcome: RunOutcome, plan: ReportPlan, started: float) -> RunOutcome:
+    """The verdict and exit code (unless an error set them), then every report."""
+    if outcome.error is None:
+        step_failed = any(step.status == "failed" for step in outcome.steps.values())
+        outcome.verdict = verdict(outcome.checks, step_failed=step_failed)
+        outcome.exit_code = 0 if outcome.verdict == "pass" else 1
+    outcome.duration_s = time.monotonic() - started
+    try:
+        write_reports(outcome, plan)
+    except OSError as exc:
+        outcome.stop(InfraError.exit_code, f"could not write a report: {exc}")
+    outcome.duration_s = time.monotonic() - started
+    return outcome
