@@ -53,7 +53,10 @@ class RecordingASGI:
         self.app = app
 
     def __getattr__(self, name: str) -> Any:
-        # Tests reach through the client to the app (app.dependency_overrides).
+        # Tests reach through the client to the app (app.dependency_overrides). `app` itself
+        # is looked up here only before __init__ set it (a copy): no recursion.
+        if name == "app":
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -84,6 +87,8 @@ class RecordingWSGI:
         self.app = app
 
     def __getattr__(self, name: str) -> Any:
+        if name == "app":
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
