@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ def run_recorder(
     files: Mapping[str, str] = PROJECT_FILES,
     *,
     mode: str = "fail",
+    args: Sequence[str] = (),
 ) -> RecorderRun:
     """Lay out the corpus project and run it under gate's plugin with GATE_SERVER_ERRORS set:
     the wiring `gate run` uses, without a database or a report."""
@@ -98,12 +99,15 @@ def run_recorder(
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("PYTHONPATH")]))
     env["GATE_RUN_DIR"] = str(run_dir)
     env["GATE_SERVER_ERRORS"] = json.dumps({"mode": mode, "root": str(project)})
-    command = [sys.executable, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider", *args]
     done = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=180, check=False
     )
-    events_file = run_dir / "events-main.jsonl"
-    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    events = [
+        json.loads(line)
+        for events_file in sorted(run_dir.glob("events-*.jsonl"))  # xdist: one per worker
+        for line in events_file.read_text().splitlines()
+    ]
     return RecorderRun(
         returncode=done.returncode,
         output=done.stdout + done.stderr,

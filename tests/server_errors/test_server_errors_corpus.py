@@ -24,8 +24,9 @@ CLIENTS = {
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> RecorderRun:
     # One run of the whole corpus serves every test here: it starts FastAPI, Django, Flask
-    # and a uvicorn server, which is the slow part.
-    return run_recorder(tmp_path_factory.mktemp("server-errors-corpus"))
+    # and a uvicorn server, which is the slow part. Under two xdist workers, as `gate run`
+    # with tests.workers runs it: each worker records into its own events file.
+    return run_recorder(tmp_path_factory.mktemp("server-errors-corpus"), args=("-n", "2"))
 
 
 def test_every_corpus_test_passes_under_pytest(corpus: RecorderRun) -> None:
@@ -40,6 +41,7 @@ def test_each_leak_is_found_at_its_line_and_nothing_else(corpus: RecorderRun) ->
     found = {f for f in corpus.found() if f[0].startswith("test_leaks.py")}
     assert (corpus.expected - found, found - corpus.expected) == (set(), set())
     assert len(corpus.expected) >= 12
+    assert {f["worker"] for f in corpus.findings} == {"gw0", "gw1"}
     assert {kind for _, kind, _, _ in corpus.expected} == {
         "response",
         "exception",
