@@ -17,6 +17,7 @@ CLIENTS = {
     "test_wsgi_transport": "httpx WSGITransport",
     "test_flask_client": "Flask test client",
     "test_django_client": "Django test client",
+    "test_django_async_client": "Django async test client",
     "test_live_uvicorn_server_in_a_thread": "uvicorn in a thread",
 }
 
@@ -32,7 +33,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> RecorderRun:
 def test_every_corpus_test_passes_under_pytest(corpus: RecorderRun) -> None:
     outcomes = corpus.outcomes()
     assert corpus.returncode == 0, corpus.output
-    assert outcomes["passed"] == 25  # 15 leaking, 10 clean
+    assert outcomes["passed"] == 26  # 16 leaking, 10 clean
     assert "failed" not in outcomes and "error" not in outcomes
 
 

@@ -25,6 +25,7 @@ from django.urls import path
 
 def django_boom(request: HttpRequest) -> JsonResponse:
     # expect: test_leaks.py::test_django_client exception
+    # expect: test_leaks.py::test_django_async_client exception
     raise ValueError("cannot parse the order")
 
 

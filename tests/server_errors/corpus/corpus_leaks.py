@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
+from django.test import AsyncClient as DjangoAsyncClient
 from django.test import Client as DjangoClient
 from se_apps import app, plain_wsgi, tidy_app
 from se_frameworks import flask_app
@@ -75,6 +76,12 @@ def test_flask_client() -> None:
 
 def test_django_client() -> None:
     response = DjangoClient(raise_request_exception=False).get("/orders/boom")
+    assert response.status_code != 201
+
+
+@pytest.mark.asyncio
+async def test_django_async_client() -> None:
+    response = await DjangoAsyncClient(raise_request_exception=False).get("/orders/boom")
     assert response.status_code != 201
 
 
