@@ -48,6 +48,13 @@ def test_testclient_swallows_the_exception() -> None:
     assert client.get("/crash").status_code >= 400
 
 
+def test_testclient_bare_500() -> None:
+    client = TestClient(app)
+    # expect: test_leaks.py::test_testclient_bare_500 response
+    response = client.get("/returns-500")
+    assert response.status_code != 201
+
+
 def test_crash_asserted_with_pytest_raises() -> None:
     with pytest.raises(KeyError):
         TestClient(app).get("/crash")
