@@ -11,7 +11,9 @@ alternating the modes for N rounds (the order rotates every round):
     on        the same with GATE_SERVER_ERRORS (mode fail)
 
 CPU time (user + system of the pytest process) is printed beside wall time: on a shared machine
-it is the steadier of the two. Usage (from the repository root):
+it is the steadier of the two. Last, in this process, the app wrapper alone: a bare ASGI app
+called directly against the same app wrapped by the recorder (what each request pays). Usage
+(from the repository root):
 
     uv run python bench/server_errors_overhead.py [--rounds 3] [--suites plain,requests]
 """
@@ -19,6 +21,7 @@ it is the steadier of the two. Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PLUGIN_PATH = Path(__file__).resolve().parents[1] / "src" / "gate" / "inprocess"
 MODES = ("off", "on")
@@ -100,14 +104,49 @@ def run(suite: Path, mode: str) -> tuple[float, float]:
     return wall, cpu
 
 
+async def _bare_app(scope: object, receive: object, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"x"})
+
+
+async def _ignore(message: object) -> None:
+    return None
+
+
+async def _per_call_us(app: Any, calls: int) -> float:
+    scope = {"type": "http", "method": "GET", "path": "/x"}
+    start = time.perf_counter()
+    for _ in range(calls):
+        await app(scope, None, _ignore)
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def wrapper_cost(rounds: int) -> None:
+    sys.path.insert(0, str(PLUGIN_PATH))
+    from _gate_pytest import server_errors_hooks
+    from _gate_pytest.server_errors import ServerErrorPlugin
+
+    server_errors_hooks._recorder = ServerErrorPlugin(emit=print, root=".", hooks=[])
+    wrapped = server_errors_hooks.RecordingASGI(_bare_app)
+    bare, recorded = [], []
+    for _ in range(max(rounds, 5)):
+        bare.append(asyncio.run(_per_call_us(_bare_app, 20_000)))
+        recorded.append(asyncio.run(_per_call_us(wrapped, 20_000)))
+    plain, on = statistics.median(bare), statistics.median(recorded)
+    print(
+        f"wrapper   per request: bare ASGI app {plain:.2f} us, wrapped {on:.2f} us: "
+        f"+{on - plain:.2f} us"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--suites", default="plain,requests")
+    parser.add_argument("--suites", default="plain,requests", help="'' for the wrapper alone")
     options = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="gate-bench-"))
     templates = {"plain": PLAIN, "requests": REQUESTS}
-    for name in options.suites.split(","):
+    for name in filter(None, options.suites.split(",")):
         suite = build(base / name, templates[name])
         times: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
         for round_index in range(options.rounds):
@@ -122,6 +161,7 @@ def main() -> None:
             f"on {wall['on']:.2f}s wall / {cpu['on']:.2f}s cpu; "
             f"ratio on/off {wall['on'] / wall['off']:.3f} wall, {cpu['on'] / cpu['off']:.3f} cpu"
         )
+    wrapper_cost(options.rounds)
 
 
 if __name__ == "__main__":
