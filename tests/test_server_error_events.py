@@ -206,6 +206,12 @@ def test_the_check_module_judges_marks_allowed_and_reports(tmp_path: Path) -> No
     assert [e["allowed"] for e in judgement.report["server_errors"]] == [False, True]
     assert CHECK.empty_report == {"server_errors": []}
 
+    results.server_errors_recorder_failures.append("Traceback ...\nTypeError: boom\n")
+    [check] = (CHECK.judge(evidence) or judgement).checks
+    assert check.message.endswith(
+        "(the recorder stopped on an internal error, TypeError: boom; findings may be incomplete)"
+    )
+
     config_file.write_text("database: {mode: none}\nserver_errors: {mode: 'off'}\n")
     off = Evidence(load_config(config_file, {}), results, None, None, root=tmp_path)
     assert CHECK.judge(off) is None

@@ -57,6 +57,7 @@ class TestResults:
     unwatched: list[UnwatchedLoop] = field(default_factory=list)
     blocking_errors: list[str] = field(default_factory=list)  # the detector's own failures
     server_errors: list[ServerError] = field(default_factory=list)
+    server_errors_recorder_failures: list[str] = field(default_factory=list)  # gate's own bugs
     timed_out: dict[str, str] = field(default_factory=dict)  # nodeid -> how it was stopped
     finished: bool = False
     exitstatus: int | None = None
@@ -141,6 +142,8 @@ class ResultsBuilder:
             server_error = parse_server_error(event)
             if server_error is not None:
                 results.server_errors.append(server_error)
+            elif event.get("kind") == "detector-error":
+                results.server_errors_recorder_failures.append(str(event.get("error", "")))
         elif kind == "session_finish" and event.get("worker", "main") == "main":
             results.finished = True
             results.exitstatus = event.get("exitstatus")
@@ -215,5 +218,8 @@ def redacted(results: TestResults, hide: Callable[[str], str]) -> TestResults:
     results.unwatched = [redact_record(entry, hide) for entry in results.unwatched]
     results.blocking_errors = [hide(text) for text in results.blocking_errors]
     results.server_errors = [redact_record(error, hide) for error in results.server_errors]
+    results.server_errors_recorder_failures = [
+        hide(text) for text in results.server_errors_recorder_failures
+    ]
     results.timed_out = {nodeid: hide(how) for nodeid, how in results.timed_out.items()}
     return results

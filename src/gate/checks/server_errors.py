@@ -41,7 +41,15 @@ class ServerErrorsCheck:
             return None
         errors = with_allowed(evidence.results.server_errors, settings.allow)
         judged = judge_server_errors(errors, settings.mode)
-        check = Check(self.name, judged.passed, judged.actual, judged.expected, judged.message)
+        message = judged.message
+        failures = evidence.results.server_errors_recorder_failures
+        if failures:
+            last = failures[0].strip().splitlines()[-1:] or ["unknown error"]
+            message += (
+                f" (the recorder stopped on an internal error, {last[0]}; findings may be "
+                "incomplete)"
+            )
+        check = Check(self.name, judged.passed, judged.actual, judged.expected, message)
         fails = settings.mode == "fail"
         return Judgement(
             checks=(check,),
