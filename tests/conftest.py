@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,14 +16,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import yaml
 
+from gate.checks.blocking import as_finding
 from gate.database.address import ServerAddress, parse_server_url
 from gate.database.binaries import find_binaries
 from gate.database.cluster_cache import cluster_cache_dir
 from gate.database.ephemeral import ephemeral_server
+from gate.outcome import RunOutcome
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_ENV = "GATE_TEST_SERVER_URL"
@@ -312,3 +317,29 @@ def small_app(project: Project) -> Project:
         """,
     )
     return project
+
+
+def with_findings(outcome: RunOutcome) -> RunOutcome:
+    """The blocking check's findings for the results as a test left them: reporters render
+    findings, not raw results."""
+    blocking = outcome.results.blocking if outcome.results is not None else []
+    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
+    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
+    return outcome
+
+
+# docs/ci.md's configs: tests/test_ci_docs.py runs its jobs, tests/test_action.py its use of
+# gate's action. The documented service URL is swapped for this machine's test server.
+CI_DOCS = REPO / "docs" / "ci.md"
+CI_SERVICE_URL = re.compile(r"postgresql://postgres:postgres@(?:localhost|postgres):5432/postgres")
+
+
+def ci_docs_configs() -> list[dict[str, Any]]:
+    blocks = re.findall(r"```yaml\n(.*?)```", CI_DOCS.read_text(), flags=re.DOTALL)
+    return [yaml.safe_load(block) for block in blocks]
+
+
+def uses_gate_action(workflow: dict[str, Any]) -> bool:
+    """Whether a GitHub workflow uses gate's own action (`<owner>/gate@<ref>`)."""
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    return any(re.fullmatch(r"[\w-]+/gate@\S+", str(step.get("uses", ""))) for step in steps)

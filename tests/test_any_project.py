@@ -436,7 +436,9 @@ def test_gate_installed_as_a_uv_tool_gates_a_project_it_shares_nothing_with(
     tools = tmp_path / "uv-tools"
     uv_env = {**gate.env, "UV_TOOL_DIR": str(tools / "envs"), "UV_TOOL_BIN_DIR": str(tools / "bin")}
     subprocess.run(
-        ["uv", "tool", "install", "-q", "--from", str(REPO), "gate"], env=uv_env, check=True
+        ["uv", "tool", "install", "-q", "--from", str(REPO), "backend-gate"],
+        env=uv_env,
+        check=True,
     )
     project = lay_out(SHAPES["asyncpg-url"], tmp_path / "top", venvs)
 
@@ -454,7 +456,7 @@ def test_gate_installed_as_a_uv_tool_gates_a_project_it_shares_nothing_with(
     report = project.report()
     assert report["tests"]["passed"] == SHAPES["asyncpg-url"].test_count
     assert report["coverage"]["percent"] == 100.0
-    tool_python = next((tools / "envs" / "gate" / "bin").glob("python"))
+    tool_python = next((tools / "envs" / "backend-gate" / "bin").glob("python"))
     assert str(tool_python) not in report["steps"][0]["detail"]  # tests ran in .venv
 
 

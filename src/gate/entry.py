@@ -17,12 +17,12 @@ from gate.signals import interrupt_on_termination
 def main() -> None:
     interrupt_on_termination()
     try:
-        from gate.cli import main as cli_main
+        from gate.cli import run_app
 
         # typer builds the command before it parses (and catches interrupts): that window
         # lands here too. Once running, typer makes an interrupt exit 130, and `gate run`
         # first unwinds everything it made.
-        cli_main()
+        run_app()
     except KeyboardInterrupt:
         sys.stderr.write("gate: interrupted\n")
         _exit_interrupted()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate import shown_commands
 from gate.errors import InfraError
 
 #: How long a command gets to exit after SIGTERM before the whole group is killed.
@@ -99,6 +100,7 @@ def run(
     when it returns True the command is stopped and the result says stopped.
     """
     output_file.parent.mkdir(parents=True, exist_ok=True)
+    shown_commands.announce(argv, cwd, env)
     started = time.monotonic()
     with output_file.open("wb") as sink:
         try:
@@ -144,6 +146,7 @@ def capture(
     argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout_s: float = 30.0
 ) -> Completed:
     """Run a short command and return its output; for probes such as `pg_config --bindir`."""
+    shown_commands.announce(argv, None, env)
     try:
         result = subprocess.run(
             list(argv),

@@ -10,24 +10,15 @@ from typing import Any
 
 from rich.console import Console
 
-from gate.checks.blocking import as_finding
 from gate.findings import BlockingFinding, UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.reporters.json_report import render_json
 from gate.reporters.junit import render_junit
 from gate.reporters.terminal import render_terminal
 from gate.results import ResultsBuilder, TestCase, TestResults
+from tests.conftest import with_findings
 
 SLEEP = {"kind": "call", "call": "time.sleep", "file": "app/io.py", "line": 20, "worker": "gw0"}
-
-
-def with_findings(outcome: RunOutcome) -> RunOutcome:
-    """The blocking check's findings for the results as the test left them: reporters render
-    findings, not raw results."""
-    blocking = outcome.results.blocking if outcome.results is not None else []
-    failing = any(c.name == "blocking" and not c.passed for c in outcome.checks)
-    outcome.findings = [as_finding(f, failing=failing) for f in blocking]
-    return outcome
 
 
 def event(test: str, **changes: Any) -> dict[str, Any]:

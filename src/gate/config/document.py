@@ -10,7 +10,7 @@ KeyPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
-class Location:
+class Position:
     """A 1-based line and column in the config file."""
 
     line: int
@@ -22,15 +22,15 @@ class ConfigDocument:
     """What a config file says, and where it says it."""
 
     data: dict[str, Any]
-    values: dict[KeyPath, Location] = field(default_factory=dict)
-    keys: dict[KeyPath, Location] = field(default_factory=dict)
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
     # Raw text of plain scalars YAML read as something else (5432, off, 3.12), so that
     # a text setting gets what the user typed rather than str(False).
     texts: dict[KeyPath, str] = field(default_factory=dict)
     # Shown before key paths: ("tool", "gate") for pyproject.toml.
     prefix: KeyPath = ()
 
-    def locate(self, path: KeyPath, *, at_key: bool = False) -> Location | None:
+    def locate(self, path: KeyPath, *, at_key: bool = False) -> Position | None:
         """The position of path's key or value, else of the nearest enclosing one."""
         if at_key and path in self.keys:
             return self.keys[path]
@@ -49,7 +49,7 @@ def dotted(path: KeyPath) -> str:
     return text
 
 
-def format_problem(display: str, where: Location | None, path: KeyPath, message: str) -> str:
+def format_problem(display: str, where: Position | None, path: KeyPath, message: str) -> str:
     """One error line: 'gate.yaml:14:7: coverage.fail_under: must be at most 100 (got 150)'."""
     head = display if where is None else f"{display}:{where.line}:{where.col}"
     return f"{head}: {dotted(path)}: {message}" if path else f"{head}: {message}"

@@ -6,7 +6,7 @@ import re
 import tomllib
 from typing import Any
 
-from gate.config.document import ConfigDocument, KeyPath, Location
+from gate.config.document import ConfigDocument, KeyPath, Position
 from gate.config.values import describe
 from gate.errors import ConfigError
 
@@ -45,18 +45,18 @@ def tool_gate_document(text: str, display: str) -> ConfigDocument:
     return ConfigDocument(data, values, keys, prefix=("tool", "gate"))
 
 
-def _toml_positions(text: str) -> tuple[dict[KeyPath, Location], dict[KeyPath, Location]]:
+def _toml_positions(text: str) -> tuple[dict[KeyPath, Position], dict[KeyPath, Position]]:
     # Best effort: tomllib keeps no positions, so find `[table]` and `key =` lines.
     # Keys inside inline tables or arrays fall back to the line of their parent.
-    values: dict[KeyPath, Location] = {}
-    keys: dict[KeyPath, Location] = {}
+    values: dict[KeyPath, Position] = {}
+    keys: dict[KeyPath, Position] = {}
     table: tuple[str, ...] = ()
     for number, line in enumerate(text.splitlines(), start=1):
         header = _TOML_TABLE.match(line)
         if header:
             table = _toml_key_parts(header.group(1))
             if table[:2] == ("tool", "gate") and len(table) > 2:
-                where = Location(number, line.index("[") + 1)
+                where = Position(number, line.index("[") + 1)
                 keys[table[2:]] = values[table[2:]] = where
             continue
         if line.lstrip().startswith("[["):
@@ -67,8 +67,8 @@ def _toml_positions(text: str) -> tuple[dict[KeyPath, Location], dict[KeyPath, L
             continue
         full = table + _toml_key_parts(pair.group(2))
         if full[:2] == ("tool", "gate") and len(full) > 2:
-            keys[full[2:]] = Location(number, len(pair.group(1)) + 1)
-            values[full[2:]] = Location(number, pair.end() + 1)
+            keys[full[2:]] = Position(number, len(pair.group(1)) + 1)
+            values[full[2:]] = Position(number, pair.end() + 1)
     return values, keys
 
 

@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from gate.config.document import ConfigDocument, KeyPath, Location, format_problem
+from gate.config.document import ConfigDocument, KeyPath, Position, format_problem
 from gate.errors import ConfigError
 
 # gate.yaml is a few dozen values; anchors that expand past these limits are an
@@ -68,8 +68,8 @@ class _Builder:
     def __init__(self, loader: yaml.SafeLoader, display: str) -> None:
         self.loader = loader
         self.display = display
-        self.values: dict[KeyPath, Location] = {}
-        self.keys: dict[KeyPath, Location] = {}
+        self.values: dict[KeyPath, Position] = {}
+        self.keys: dict[KeyPath, Position] = {}
         self.texts: dict[KeyPath, str] = {}
         # The composer shares one node object between an anchor and its aliases, so a
         # node met twice is an alias use; one met while still being built is a cycle.
@@ -165,8 +165,8 @@ class _Builder:
         raise ConfigError(format_problem(self.display, _location(node), path, message))
 
 
-def _location(node: yaml.Node) -> Location:
-    return Location(node.start_mark.line + 1, node.start_mark.column + 1)
+def _location(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def _short_tag(node: yaml.Node) -> str:

