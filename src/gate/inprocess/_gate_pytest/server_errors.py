@@ -81,10 +81,6 @@ class Request:
 Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
 
 
-def _own_file() -> str:
-    return __file__
-
-
 class ServerErrorPlugin:
     """Pytest plugin: knows the running test; the hooks report through `request_finished` etc."""
 
@@ -99,7 +95,7 @@ class ServerErrorPlugin:
         self._modules_seen = -1
         self._lock = threading.Lock()
         self._errors: list[str] = []
-        self._own_files = frozenset({_own_file(), *(h.own_file for h in hooks)})
+        self._own_files = frozenset({__file__, *(h.own_file for h in hooks)})
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -117,6 +113,7 @@ class ServerErrorPlugin:
     def uninstall(self) -> None:
         for hook in self._hooks:
             hook.uninstall()
+        self._modules_seen = -1  # a later refresh installs everything again
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
