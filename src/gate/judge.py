@@ -37,7 +37,10 @@ def gather_evidence(
         diff = diff_coverage(config.root, options.environ, base, coverage)
         outcome.diff_coverage = diff
     ratchet = ratchet_for_run(config, options)
-    results.blocking, _ = mark_known(ratchet, results.blocking)  # known offenders do not fail
+    # Known offenders (places the ratchet baseline holds) are reported, not failing.
+    results.blocking, results.server_errors = mark_known(
+        ratchet, results.blocking, results.server_errors
+    )
     return Evidence(
         config=config,
         results=results,

@@ -24,11 +24,10 @@ KIND = FindingKind(
 def measured(evidence: Evidence) -> Measured:
     """The run in baseline terms; what the run did not measure is neither judged nor updated."""
     config, results = evidence.config, evidence.results
-    server_errors = getattr(results, "server_errors", None)  # issue 14's findings, once they land
     return measure_run(
         evidence.coverage if config.coverage.measured else None,
         results.blocking if config.blocking.mode != "off" else None,
-        server_errors if config.server_errors.mode != "off" else None,
+        results.server_errors if config.server_errors.mode != "off" else None,
     )
 
 

@@ -22,6 +22,7 @@ from gate.config.values import (
     OptionalUrl,
     Percent,
     RootPath,
+    ServerErrorAllows,
     Text,
     UrlScheme,
     WholeNumber,
@@ -249,7 +250,7 @@ class ServerErrorsConfig(_Section):
     model_config = ConfigDict(title="server_errors")
 
     mode: Mode = Field(default="fail", description="fail | warn | off")
-    allow: Names = Field(
+    allow: ServerErrorAllows = Field(
         default_factory=list,
         description='"GET /health 503" (method, path, status), a test id, or an exception '
         'type ("app.errors.UpstreamDown"); allowed ones are reported, not failing',
