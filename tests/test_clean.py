@@ -3,6 +3,7 @@ named like gate's, not a server it did not start, not what a live run holds."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from gate.clean import clean_leftovers, reap_dead_runs
 from gate.database.address import ServerAddress
 from gate.database.binaries import find_binaries
 from gate.database.ephemeral import ephemeral_server
@@ -185,3 +187,43 @@ def test_clean_cache_drops_the_templates_gate_built_and_spares_lookalikes(
     ]
     assert ours not in names(pg_server) and lookalike in names(pg_server)
     assert not cluster.exists()
+
+
+def test_the_reaping_at_the_start_of_a_run_takes_dead_runs_only(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert reap_dead_runs(state) == []  # no ledger folder yet
+    state.mkdir()
+    assert reap_dead_runs(state) == []
+    folders = {name: tmp_path / name for name in ("dead", "kept", "live")}
+    for folder in folders.values():
+        folder.mkdir()
+    dead = Ledger(path=state / "dead.json", run_id="dead", pid=dead_pid())
+    dead.add_folder(folders["dead"])
+    dead.add_server(tmp_path / "gone-gate-pg", None)
+    kept = Ledger(path=state / "kept.json", run_id="kept", pid=dead_pid(), kept=True)
+    kept.add_folder(folders["kept"])
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        live = Ledger(path=state / "live.json", run_id="live", pid=sleeper.pid,
+                      pid_start=process_start(sleeper.pid))  # fmt: skip
+        live.add_folder(folders["live"])
+        lock = (state / ".reap.lock").open("a")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run is reaping: this one does not wait
+        assert reap_dead_runs(state) == []
+        lock.close()
+
+        assert reap_dead_runs(state) == [
+            "removed what killed runs left: the record of a private server already stopped "
+            "by its watcher, 1 folder"
+        ]
+        assert not folders["dead"].exists() and not dead.path.exists()
+        assert folders["kept"].exists() and folders["live"].exists()
+        assert reap_dead_runs(state) == []
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # `gate clean` takes what --keep-db kept, and the run that has now ended.
+    assert sorted(clean_leftovers(state).removed) == [
+        f"folder {folders['kept']}",
+        f"folder {folders['live']}",
+    ]

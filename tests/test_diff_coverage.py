@@ -105,7 +105,9 @@ def test_uncovered_changed_lines_fail_the_gate_and_are_listed_in_every_report(
         f"floor; uncovered: {UNCOVERED}",
     }
     diff = report(repo.root)["diff_coverage"]
-    assert diff["files"] == {"pkg/__init__.py": {"changed": [5, 6, 7, 8], "uncovered": [8]}}
+    assert diff["files"] == {
+        "pkg/__init__.py": {"changed": [5, 6, 7, 8], "uncovered": [8], "partial_branches": []}
+    }
     assert (diff["base"], diff["base_from"]) == ("origin/main", "coverage.diff.base")
     assert diff["merge_base"] == repo.git("rev-parse", "main").stdout.strip()
     # the terminal, the GitHub annotation, the step summary, the local summary, GitLab
@@ -134,11 +136,15 @@ def test_the_working_tree_counts_uncommitted_and_untracked_changes(
     assert result.code == 1, result.output
     diff = report(repo.root)["diff_coverage"]
     assert diff["files"] == {
-        "pkg/__init__.py": {"changed": [1, 2, 3, 8, 9, 10, 11], "uncovered": []},
-        "pkg/extra.py": {"changed": [1, 2], "uncovered": [1, 2]},
+        "pkg/__init__.py": {
+            "changed": [1, 2, 3, 8, 9, 10, 11],
+            "uncovered": [],
+            "partial_branches": [],
+        },
+        "pkg/extra.py": {"changed": [1, 2], "uncovered": [1, 2], "partial_branches": []},
     }
     assert diff_check(repo.root)["message"] == (
-        "diff coverage 77.8% of 9 changed line(s) since origin/main is below the 80% floor; "
+        "diff coverage 77.7% of 9 changed line(s) since origin/main is below the 80% floor; "
         "uncovered: pkg/extra.py:1, pkg/extra.py:2"
     )
 

@@ -41,7 +41,10 @@ def passed_results() -> TestResults:
 
 
 def test_what_is_switched_off_is_not_judged(tmp_path: Path) -> None:
-    config = config_of(tmp_path, "database: {mode: none}\nblocking: {mode: 'off'}\n")
+    config = config_of(
+        tmp_path,
+        "database: {mode: none}\nblocking: {mode: 'off'}\nserver_errors: {mode: 'off'}\n",
+    )
     judged = run_checks(Evidence(config, passed_results(), None, None, root=tmp_path))
     assert [check.name for j in judged for check in j.checks] == ["tests"]
 
@@ -53,6 +56,7 @@ def test_missing_coverage_data_fails_when_coverage_was_expected(tmp_path: Path) 
         ("tests", True),
         ("coverage", False),
         ("blocking", True),
+        ("server_errors", True),
     ]
 
 

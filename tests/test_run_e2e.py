@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import psycopg
 import pytest
 
 from gate.database.address import ServerAddress
@@ -23,15 +19,6 @@ STEP_ORDER = ["config", "provision", "migrate", "test", "evaluate", "report", "t
 
 def read_report(project: Project, name: str = ".gate/report.json") -> dict:
     return json.loads((project.root / name).read_text())
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting for its parent (pytest's parent was the killed gate)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def steps(report: dict) -> dict[str, str]:
@@ -439,64 +426,3 @@ def test_interrupt_during_tests_tears_everything_down(
     assert report["exit_code"] == 130
     assert steps(report)["teardown"] == "ok"
     # the `gate` fixture's guard checks that the database and temp folders are gone
-
-
-def test_leftovers_of_a_killed_run_are_removed_by_gate_clean(
-    gate: GateRunner, small_app: Project, pg_server: ServerAddress, state_dir: Path
-) -> None:
-    marker = small_app.root / "started"
-    small_app.write(
-        "tests/test_wait.py",
-        f"""
-        import pathlib, time
-
-
-        def test_waits():
-            pathlib.Path({str(marker)!r}).write_text("x")
-            time.sleep(120)
-        """,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gate", "run", "--database-url", pg_server.url()],
-        cwd=small_app.root,
-        env=gate.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # no teardown can run
-    process.wait()
-    try:
-        ledgers = list(state_dir.glob("*.json"))
-        assert len(ledgers) == 1
-        recorded = json.loads(ledgers[0].read_text())
-        database = recorded["databases"][0]["name"]
-        with psycopg.connect(pg_server.with_database(database).url()) as conn:
-            assert conn.execute("select current_database()").fetchone() == (database,)
-        # pytest runs in a session of its own: killing gate's group left it sleeping.
-        [test_process] = [entry["pid"] for entry in recorded["processes"]]
-        os.kill(test_process, 0)
-        result = gate("clean", cwd=small_app.root)
-        assert result.code == 0, result.output
-        assert f"removed database {database}" in result.stdout
-        assert f"test process {test_process} (stopped)" in result.stdout
-        deadline = time.monotonic() + 10
-        while _running(test_process) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _running(test_process)
-        assert list(state_dir.glob("*.json")) == []
-        # a second clean finds nothing, and never touches what is not in a ledger
-        assert gate("clean", cwd=small_app.root).stdout.strip() == "nothing to clean"
-    finally:
-        end_processes_in(small_app.root)
-
-
-def end_processes_in(folder: Path) -> None:
-    """What a killed gate started in a session of its own (its pytest) runs on: end it."""
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):  # not ours to read, or gone meanwhile
-            if entry.name.isdigit() and (entry / "cwd").readlink() == folder.resolve():
-                os.kill(int(entry.name), signal.SIGKILL)

@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 
 from gate.database.address import ServerAddress
+from gate.migration_capture import GIVEN_SERVER
 from tests.conftest import REPO, GateRunner, Project
 
 
@@ -67,6 +68,9 @@ def test_sample_app_passes_out_of_the_box(gate: GateRunner, sample_copy: Project
         "coverage.fail_under",
         "blocking",
     }
+    # Its migration creates tables and an index on a new table: nothing that locks a live one.
+    lint = next(check for check in report["checks"] if check["name"] == "migrations.lint")
+    assert lint["passed"] and report["migration_findings"] == []
 
 
 @pytest.mark.alone
@@ -75,7 +79,11 @@ def test_sample_app_passes_on_a_given_server(
 ) -> None:
     result = gate("run", "--database-url", pg_server.url(), cwd=sample_copy.root, timeout=300)
     assert result.code == 0, result.output
-    assert f"{pg_server.host}:{pg_server.port}" in _report(sample_copy)["steps"][1]["detail"]
+    report = _report(sample_copy)
+    assert f"{pg_server.host}:{pg_server.port}" in report["steps"][1]["detail"]
+    # migrations.lint (mode: fail) cannot capture on a given server: one note, never a failure.
+    assert GIVEN_SERVER in report["notes"]
+    assert all(check["name"] != "migrations.lint" for check in report["checks"])
 
 
 def test_a_duplicate_registration_that_crashes_fails_the_gate(

@@ -65,6 +65,21 @@ def main_options(
 ColorOption = Annotated[
     str, typer.Option("--color", help="auto | always | never", case_sensitive=False)
 ]
+UpdateRatchetOption = Annotated[
+    bool,
+    typer.Option(
+        "--update-ratchet",
+        help="After the run, write the ratchet baseline, tightened to what the run reached",
+    ),
+]
+AllowLowerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allow-lower",
+        metavar="REASON",
+        help="With --update-ratchet: let what got worse into the baseline; REASON is kept in it",
+    ),
+]
 
 
 def _check_color(color: str) -> str:
@@ -117,6 +132,8 @@ def run_command(
             "--no-cache", help="Migrate from scratch: no cached template or initialised cluster"
         ),
     ] = False,
+    update_ratchet: UpdateRatchetOption = False,
+    allow_lower: AllowLowerOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[
         bool,
@@ -167,6 +184,8 @@ def run_command(
         shard=parsed_shard,
         no_cache=no_cache,
         extra_args=list(extra or []),
+        update_ratchet=update_ratchet,
+        allow_lower=allow_lower,
         verbose=verbose,
         live=not quiet and not os.environ.get("CI"),
     )
@@ -212,6 +231,8 @@ def merge_command(
         str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
     ] = None,
     base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    update_ratchet: UpdateRatchetOption = False,
+    allow_lower: AllowLowerOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
@@ -229,6 +250,8 @@ def merge_command(
         junit_path=junit,
         coverage_xml_path=coverage_xml,
         base=base,
+        update_ratchet=update_ratchet,
+        allow_lower=allow_lower,
         verbose=verbose,
         live=False,
     )
@@ -242,6 +265,14 @@ def init_command(
     run: Annotated[
         bool, typer.Option("--run", help="Then run the gate once with the config it wrote")
     ] = False,
+    ratchet: Annotated[
+        bool,
+        typer.Option(
+            "--ratchet",
+            help="Adopt gate as the project is: turn the ratchet on and run the gate once to "
+            "write its baseline",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented gate.yaml for the project in the current folder, then check it."""
     from gate.initialize import sniff_project, undetermined, write_gate_yaml
@@ -249,7 +280,13 @@ def init_command(
 
     facts = sniff_project(Path.cwd())
     path = write_gate_yaml(Path.cwd(), force=force, facts=facts)
-    typer.echo(f"wrote {path}; `gate check` says:")
+    if ratchet:
+        from gate.ratchet.adopt import DEFAULT_BASELINE, enable_ratchet
+
+        enable_ratchet(path)
+        typer.echo(f"wrote {path} with `ratchet: {DEFAULT_BASELINE}`; `gate check` says:")
+    else:
+        typer.echo(f"wrote {path}; `gate check` says:")
     # The guess is proved before the user relies on it: what `gate check` would refuse
     # is said now, as one paragraph, with exit 2.
     for line in list(describe_run(path, Path.cwd(), dict(os.environ))):
@@ -257,7 +294,14 @@ def init_command(
     unknown = undetermined(facts)
     if unknown is not None:
         typer.echo(unknown)
-    if run:
+    if ratchet:
+        from gate.ratchet.adopt import write_first_baseline
+
+        typer.echo("running the gate once to write the ratchet baseline")
+        console = make_console("auto")
+        outcome = write_first_baseline(Path.cwd(), dict(os.environ), console)
+        _show_outcome(console, outcome, quiet=False, verbose=False)
+    elif run:
         _first_run(path)
     else:
         typer.echo("run `gate run` to gate the project")
@@ -265,7 +309,8 @@ def init_command(
 
 def _first_run(path: Path) -> None:
     """Run the gate once; genuine blocking findings, the one failure a project adopting gate
-    cannot fix on the spot, go into blocking.allow (a comment each) and the gate runs again."""
+    cannot fix on the spot, go into blocking.allow (a comment each) and the gate runs again.
+    (With --ratchet they go into the ratchet baseline instead.)"""
     from gate.blocking_triage import triage
     from gate.initialize import allow_entries, with_allow
     from gate.pipeline import RunOptions, run_gate

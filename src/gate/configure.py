@@ -13,9 +13,11 @@ from gate.diff_coverage import choose_base, require_base
 from gate.errors import UsageError
 from gate.interpreter import Interpreter, choose_python, probe
 from gate.migration_checks import RECORDED, plan_checks
+from gate.migration_lint import RECORDED as LINT_RECORDED
 from gate.migration_target import migrations_without_run_database
 from gate.outcome import Step
 from gate.provision import DatabaseRequest
+from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.redact import url_secrets
 from gate.reporters.destinations import check_destinations
 from gate.run_options import RunOptions
@@ -46,7 +48,10 @@ def database_request(config: Config, options: RunOptions) -> DatabaseRequest:
         environ=options.environ,
         migrations=tuple(config.migrations.command or ()),
         root=config.root,
-        recorded_checks=tuple(c for c in config.migrations.checks if c in RECORDED),
+        recorded_checks=(
+            *(c for c in config.migrations.checks if c in RECORDED),
+            *((LINT_RECORDED,) if config.migrations.lint.mode != "off" else ()),
+        ),
     )
 
 
@@ -92,6 +97,7 @@ def configure(options: RunOptions, step: Step, on_config: Callable[[Config], Non
         raise UsageError(refusal)
     plan_checks(config.migrations.checks, config.migrations.command, request.mode)
     check_destinations(report_destinations(options, config))
+    ratchet_for_run(config, options)  # a bad baseline or flag: refused before anything starts
     if config.coverage.measured and config.coverage.diff is not None:
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         require_base(config.root, options.environ, base)

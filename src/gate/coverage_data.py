@@ -30,6 +30,8 @@ class CoverageResult:
     files: dict[str, float] = field(default_factory=dict)  # path relative to root -> percent
     missing_lines: dict[str, list[int]] = field(default_factory=dict)
     covered_lines: dict[str, list[int]] = field(default_factory=dict)
+    # Branches never taken, as (from line, to line); to < 0 means leaving the code object.
+    missing_branches: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     statements: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -129,4 +131,20 @@ def _from_json(data: dict[str, object], root: Path) -> CoverageResult:
         result.files[relative] = float(summary["percent_covered"])
         result.missing_lines[relative] = list(info.get("missing_lines", []))
         result.covered_lines[relative] = list(info.get("executed_lines", []))
+        result.missing_branches[relative] = [
+            (int(start), int(end)) for start, end in info.get("missing_branches", [])
+        ]
     return result
+
+
+def partial_branches(coverage: CoverageResult, path: str) -> dict[int, list[int]]:
+    """Lines that ran but left some branch untaken -> the lines those branches go to.
+
+    A line that never ran is a missing line, not a partial branch, as coverage.py counts it.
+    """
+    missing = set(coverage.missing_lines.get(path, ()))
+    partial: dict[int, list[int]] = {}
+    for start, end in coverage.missing_branches.get(path, ()):
+        if start not in missing:
+            partial.setdefault(start, []).append(end)
+    return partial

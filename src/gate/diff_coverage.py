@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate import proc
-from gate.coverage_data import CoverageResult
+from gate.coverage_data import CoverageResult, partial_branches
 from gate.errors import UsageError
 
 #: Set by gate's pre-push hook to `<remote sha>..<local sha>`; empty for a new branch.
@@ -48,6 +48,9 @@ class DiffCoverage:
     merge_base: str = ""
     changed: dict[str, list[int]] = field(default_factory=dict)  # executable changed lines
     uncovered: dict[str, list[int]] = field(default_factory=dict)
+    # Changed lines that ran but left a branch untaken: (line, where the branch goes). Such a
+    # line is not covered: the change's other path never ran.
+    partial: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     problem: str | None = None  # why the changed lines are unknown
 
     @property
@@ -56,7 +59,17 @@ class DiffCoverage:
 
     @property
     def covered(self) -> int:
-        return self.total - sum(len(lines) for lines in self.uncovered.values())
+        missed = sum(len(lines) for lines in self.uncovered.values())
+        partial = sum(len({line for line, _ in arcs}) for arcs in self.partial.values())
+        return self.total - missed - partial
+
+    def file_percent(self, path: str) -> float:
+        """The same measure for one file's changed lines."""
+        total = len(self.changed.get(path, ()))
+        missed = len(self.uncovered.get(path, ())) + len(
+            {line for line, _ in self.partial.get(path, ())}
+        )
+        return 100.0 if total == 0 else 100.0 * (total - missed) / total
 
     @property
     def percent(self) -> float:
@@ -64,7 +77,18 @@ class DiffCoverage:
         return 100.0 if self.total == 0 else 100.0 * self.covered / self.total
 
     def uncovered_places(self) -> list[str]:
-        return [f"{path}:{line}" for path, lines in self.uncovered.items() for line in lines]
+        """Uncovered changed lines as path:line, then untaken branches as path:line->to."""
+        lines = [f"{path}:{line}" for path, found in self.uncovered.items() for line in found]
+        return lines + [
+            f"{path}:{format_branch(start, end)}"
+            for path, arcs in self.partial.items()
+            for start, end in arcs
+        ]
+
+
+def format_branch(start: int, end: int) -> str:
+    """As coverage.py writes a branch: 12->14, or 12->exit when it leaves the function."""
+    return f"{start}->{end if end > 0 else 'exit'}"
 
 
 def line_ranges(lines: Iterable[int]) -> list[tuple[int, int]]:
@@ -123,6 +147,10 @@ def measure(
             uncovered = [line for line in lines if line in missing]
             if uncovered:
                 result.uncovered[path] = uncovered
+            branches = partial_branches(coverage, path)
+            arcs = [(line, end) for line in lines for end in sorted(branches.get(line, ()))]
+            if arcs:
+                result.partial[path] = arcs
     return result
 
 

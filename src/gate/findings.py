@@ -86,6 +86,7 @@ class BlockingFinding:
     stack: tuple[Frame, ...] = ()
     note: str = ""
     worker: str = "main"
+    known: bool = False  # at a place the ratchet baseline holds: reported, not failing
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> BlockingFinding:
@@ -130,6 +131,8 @@ class BlockingFinding:
         if self.note:
             entry["note"] = self.note
         entry["worker"] = self.worker
+        if self.known:
+            entry["known"] = True
         return entry
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from gate import proc
 from gate.errors import UsageError
+from gate.files import write_atomic
 
 HOOK_NAME = "pre-push"
 CHAINED_SUFFIX = ".gate-chained"
@@ -134,16 +134,7 @@ def _project_dir(cwd: Path, top_level: Path) -> str:
 
 
 def _write_executable(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.gate-tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        mode = temp.stat().st_mode
-        temp.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, mode=0o777)
 
 
 def _shown(path: Path, cwd: Path) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gate.config.schema import SCHEMA_URL
 from gate.errors import UsageError
+from gate.files import write_atomic
 from gate.findings import BlockingFinding
 from gate.project_ci import CiFacts, read_ci_facts
 from gate.settings_names import (
@@ -810,12 +811,6 @@ def write_gate_yaml(root: Path, *, force: bool, facts: ProjectFacts | None = Non
         raise UsageError(
             f"{target} already exists; edit it, or run `gate init --force` to replace it"
         )
-    text = render_gate_yaml(facts or sniff_project(root))
-    # Write beside it and rename, so an interrupted init never leaves half a gate.yaml.
-    partial = target.with_name(f".gate.yaml.{os.getpid()}.tmp")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    # Whole or not at all: an interrupted init never leaves half a gate.yaml.
+    write_atomic(target, render_gate_yaml(facts or sniff_project(root)))
     return target

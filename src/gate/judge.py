@@ -8,11 +8,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from gate.checks import Check, Evidence, run_checks
+from gate.checks.migration_lint import lint_evidence
 from gate.config import Config
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import choose_base, diff_coverage
 from gate.errors import GateError, InfraError, Interrupted
+from gate.migration_lint import Linted
 from gate.outcome import RunOutcome, timed
+from gate.ratchet.setup import for_run as ratchet_for_run
+from gate.ratchet.setup import mark_known
 from gate.reports import ReportPlan, write_reports
 from gate.results import TestResults
 from gate.run_options import RunOptions
@@ -24,6 +28,7 @@ def gather_evidence(
     outcome: RunOutcome,
     results: TestResults,
     coverage: CoverageResult | None,
+    linted: Linted | None = None,
 ) -> Evidence:
     """What the checks read; diff coverage is measured here, against the base git gives."""
     diff = None
@@ -31,6 +36,11 @@ def gather_evidence(
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         diff = diff_coverage(config.root, options.environ, base, coverage)
         outcome.diff_coverage = diff
+    ratchet = ratchet_for_run(config, options)
+    # Known offenders (places the ratchet baseline holds) are reported, not failing.
+    results.blocking, results.server_errors = mark_known(
+        ratchet, results.blocking, results.server_errors
+    )
     return Evidence(
         config=config,
         results=results,
@@ -38,7 +48,10 @@ def gather_evidence(
         diff_coverage=diff,
         shard=options.shard,
         root=config.root,
-    )
+        migration_lint=lint_evidence(linted, config.coverage.diff.base if config.coverage.diff
+                                     else "", options.base, options.environ, config.root),
+        ratchet=ratchet,
+    )  # fmt: skip
 
 
 def evaluate(
@@ -47,15 +60,17 @@ def evaluate(
     options: RunOptions,
     results: TestResults,
     coverage: CoverageResult | None,
+    linted: Linted | None = None,
 ) -> None:
     """The evaluate step: every check's named verdicts, findings and report keys."""
     step = outcome.step("evaluate")
     with timed(step):
-        evidence = gather_evidence(config, options, outcome, results, coverage)
+        evidence = gather_evidence(config, options, outcome, results, coverage, linted)
         for judgement in run_checks(evidence):
             outcome.checks += judgement.checks
             outcome.findings += judgement.findings
             outcome.report_sections.update(judgement.report)
+            outcome.notes += judgement.notes
         failed = [check.name for check in outcome.checks if not check.passed]
         step.detail = f"failed: {', '.join(failed)}" if failed else "all checks passed"
 

@@ -1,4 +1,5 @@
-"""Records what a run creates before creating it, so `gate clean` can remove what killed runs left.
+"""Records what a run creates before creating it, so that `gate clean` and the next `gate run`
+can remove what killed runs left.
 
 Ownership is recorded, never guessed from names: clean touches only what a ledger lists.
 """
@@ -8,42 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.files import cache_root, write_atomic
+from gate.lifeline import is_zombie, process_start
 
-def _proc_stat(pid: int) -> list[str]:
-    """/proc/<pid>/stat from field 3 (state) on; [] where /proc cannot say."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return []
-    # The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    return stat.rsplit(")", 1)[-1].split()
+__all__ = ["Ledger", "is_zombie", "process_start", "run_ledger", "state_dir"]
 
 
-def process_start(pid: int) -> str | None:
-    """When the process started (clock ticks since boot), to tell a reused pid from the one a
-    ledger recorded; None where /proc cannot say."""
-    fields = _proc_stat(pid)
-    return fields[19] if len(fields) > 19 else None
-
-
-def is_zombie(pid: int) -> bool:
-    """Exited, but not yet reaped by its parent: gone for every purpose of gate's."""
-    fields = _proc_stat(pid)
-    return bool(fields) and fields[0] in ("Z", "X")
-
-
-def state_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where run ledgers live: $GATE_STATE_DIR, else runs/ in gate's cache folder."""
     env = os.environ if environ is None else environ
     if env.get("GATE_STATE_DIR"):
         return Path(env["GATE_STATE_DIR"])
-    cache = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "gate" / "runs"
+    return cache_root(env) / "runs"
 
 
 @dataclass
@@ -56,17 +40,26 @@ class Ledger:
     pid_start: str | None = None  # process_start(pid); filled in for this process
     created: float = field(default_factory=time.time)
     databases: list[dict[str, str]] = field(default_factory=list)  # {"url": ..., "name": ...}
-    servers: list[dict[str, Any]] = field(default_factory=list)  # {"base_dir", "pid"}
+    # {"base_dir", "pid", "pid_start", "port"}: recorded before initdb, the pid once started
+    servers: list[dict[str, Any]] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
-    # The test process (its own process group): killed with the run, it would go on running.
-    processes: list[dict[str, Any]] = field(default_factory=list)  # {"pid", "pid_start"}
+    # Every process the run started (its own process group), with the signal that stops it.
+    processes: list[dict[str, Any]] = field(default_factory=list)  # {"pid", "pid_start", "signal"}
+    # The run keeps what it made on purpose (--keep-db): `gate clean` removes it, the next
+    # `gate run` does not.
+    kept: bool = False
+    # Processes are recorded from background threads too (initdb for the cluster cache).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.pid_start is None and self.pid == os.getpid():
             self.pid_start = process_start(self.pid)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._save()
+
+    def _save(self) -> None:
         data = {
             "run_id": self.run_id,
             "pid": self.pid,
@@ -76,30 +69,34 @@ class Ledger:
             "servers": self.servers,
             "folders": self.folders,
             "processes": self.processes,
+            "kept": self.kept,
         }
-        temp = self.path.with_suffix(".tmp")
         # The file may hold a server URL with its password: readable by this user only.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(temp, self.path)
+        write_atomic(self.path, json.dumps(data), mode=0o600)
 
     def add_database(self, server_url: str, name: str) -> None:
         self.databases.append({"url": server_url, "name": name})
         self.save()
 
-    def add_server(self, base_dir: Path, pid: int | None) -> None:
+    def add_server(self, base_dir: Path, pid: int | None, port: int | None = None) -> None:
+        """Recorded before the server's folder is filled, and again once it runs."""
         start = None if pid is None else process_start(pid)
-        self.servers.append({"base_dir": str(base_dir), "pid": pid, "pid_start": start})
-        self.save()
+        entry = {"base_dir": str(base_dir), "pid": pid, "pid_start": start, "port": port}
+        with self._lock:
+            self.servers = [s for s in self.servers if s["base_dir"] != str(base_dir)]
+            self.servers.append(entry)
+            self._save()
 
-    def add_process(self, pid: int) -> None:
-        self.processes.append({"pid": pid, "pid_start": process_start(pid)})
-        self.save()
+    def add_process(self, pid: int, stop_signal: int = 9) -> None:
+        with self._lock:
+            entry = {"pid": pid, "pid_start": process_start(pid), "signal": stop_signal}
+            self.processes.append(entry)
+            self._save()
 
     def forget_process(self, pid: int) -> None:
-        self.processes = [p for p in self.processes if p["pid"] != pid]
-        self.save()
+        with self._lock:
+            self.processes = [p for p in self.processes if p["pid"] != pid]
+            self._save()
 
     def add_folder(self, folder: Path) -> None:
         self.folders.append(str(folder))
@@ -138,6 +135,7 @@ class Ledger:
             servers=list(data.get("servers", [])),
             folders=list(data.get("folders", [])),
             processes=list(data.get("processes", [])),
+            kept=bool(data.get("kept", False)),
         )
 
 

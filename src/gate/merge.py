@@ -146,6 +146,7 @@ def union_results(parts: Sequence[tuple[TestResults, str]], root: Path) -> TestR
                 merged.library_dirs.append(rebased)
         merged.blocking += part.blocking
         merged.unwatched += part.unwatched
+        merged.server_errors += part.server_errors
         merged.timed_out.update(part.timed_out)
         merged.collected += part.collected
         merged.finished = merged.finished and part.finished

@@ -3,6 +3,7 @@ the migration checks (single head, roundtrip, drift) around it."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from gate.configure import Configured
 from gate.errors import UsageError
 from gate.interpreter import bin_dir_first
 from gate.migration_checks import MigrationChecker, alembic_of
+from gate.migration_lint import MigrationLint
 from gate.migration_target import schema_objects, unchanged_message
 from gate.outcome import RunOutcome, timed
 from gate.provision import Provisioned
@@ -46,6 +48,7 @@ def migrate(
     environ: Mapping[str, str],
     run_dir: Path,
     hide: Callable[[str], str],
+    lint: MigrationLint | None = None,
 ) -> bool:
     """Runs the migrations (once per template key with the cache); False when they failed."""
     config = configured.config
@@ -62,6 +65,8 @@ def migrate(
             step.detail = f"cached template {target.name} (`{' '.join(command)}` not rerun)"
             if checker is not None:
                 outcome.checks += checker.from_template(target, provisioned)
+            if lint is not None:
+                lint.from_template(target)
             return True
         step.detail = " ".join(command)
         built = (
@@ -70,9 +75,10 @@ def migrate(
         before = None if built is None or not target.name else schema_objects(built)
         env = bin_dir_first(configured.interpreter.path, {**environ, **config.env, **target.env})
         try:
-            completed = proc.run(
-                command, cwd=config.root, env=env, output_file=run_dir / "migrate.log"
-            )
+            with lint.capture(target) if lint is not None else contextlib.nullcontext():
+                completed = proc.run(
+                    command, cwd=config.root, env=env, output_file=run_dir / "migrate.log"
+                )
         except proc.CommandNotFound as exc:
             raise UsageError(missing_migration_tool(exc.executable, config.root)) from exc
         if completed.code != 0:

@@ -187,10 +187,11 @@ def encode_record(checks: Sequence[Check]) -> str:
 
 def decode_record(record: str | None) -> dict[str, Check]:
     """The checks a template keeps, by short name; {} for none or an unreadable record."""
-    if not record or not record.startswith(RECORD_PREFIX):
+    line = next((x for x in (record or "").splitlines() if x.startswith(RECORD_PREFIX)), "")
+    if not line:
         return {}
     try:
-        entries = json.loads(record[len(RECORD_PREFIX) :])
+        entries = json.loads(line[len(RECORD_PREFIX) :])
     except ValueError:
         return {}
     found = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gate import proc
+from gate.clean import reap_dead_runs
 from gate.config import Config
 from gate.configure import configure, secrets_of
 from gate.database.address import ServerAddress
@@ -26,6 +27,7 @@ from gate.interpreter import bin_dir_first
 from gate.judge import conclude, errors_recorded, evaluate
 from gate.ledger import run_ledger, state_dir
 from gate.migrate import migrate, migration_checker
+from gate.migration_lint import migration_lint
 from gate.outcome import RunOutcome, timed
 from gate.provision import provision_database, worker_count
 from gate.redact import redact, url_secrets
@@ -100,6 +102,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     config = configured.config
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
+    outcome.notes += reap_dead_runs(state_dir(dict(options.environ)))
     ledger = stack.enter_context(run_ledger(outcome.run_id, state_dir(dict(options.environ))))
     stack.enter_context(proc.recording(ledger.add_process, ledger.forget_process))
     ledger.add_folder(run_dir)
@@ -115,9 +118,11 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
 
     # (database owner) Migrate first (into the cached template, or the run database without
     # the cache), then make the run's databases: one, plus a clone per xdist worker.
+    lint = migration_lint(config, provisioned, run_dir)
     migrated = migrate(
-        configured, provisioned, outcome, environ=options.environ, run_dir=run_dir, hide=run.hide
-    )
+        configured, provisioned, outcome, environ=options.environ, run_dir=run_dir,
+        hide=run.hide, lint=lint,
+    )  # fmt: skip
     request = configured.request
     if request.mode == "server" and request.cache and provisioned.template is not None:
         run.cached_template = provisioned.template
@@ -142,7 +147,8 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         configured, options, outcome, run.console, env=env, run_dir=run_dir, hide=run.hide
     )
     run.coverage_xml_text = tested.coverage_xml_text
-    evaluate(outcome, config, options, tested.results, tested.coverage)
+    linted = lint.linted if lint is not None else None
+    evaluate(outcome, config, options, tested.results, tested.coverage, linted)
 
 
 def _announce_kept(run: _Run, address: ServerAddress, *, server_started: bool) -> None:

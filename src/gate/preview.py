@@ -12,6 +12,7 @@ from gate.errors import UsageError
 from gate.initialize import TODO_MARK
 from gate.interpreter import bin_dir_first, choose_python, probe
 from gate.migration_target import migrations_without_run_database
+from gate.ratchet.setup import describe as describe_ratchet
 from gate.redact import mask_url
 from gate.reporters.destinations import check_destinations
 
@@ -41,6 +42,11 @@ def describe_run(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) -
     yield f"migrations: {' '.join(command)}" if command else "migrations: none"
     if command and config.migrations.checks:
         yield f"  checks: {', '.join(config.migrations.checks)}"
+    lint = config.migrations.lint
+    if command and lint.mode != "off":
+        allowed = f"; allowed: {', '.join(lint.allow)}" if lint.allow else ""
+        where = "" if mode == "ephemeral" else " (skipped: needs gate's own server to capture)"
+        yield f"  lint: {lint.mode}, the statements they run checked with squawk{allowed}{where}"
     python = choose_python(config.tests.python, config.root, environ)
     interpreter = probe(python, environ, coverage=config.coverage.measured, root=config.root)
     if command:
@@ -71,6 +77,7 @@ def describe_run(explicit: Path | None, cwd: Path, environ: Mapping[str, str]) -
     else:
         yield "coverage: not measured (coverage.source is empty)"
     yield f"blocking: {config.blocking.mode} (slow_ms {config.blocking.slow_ms:g})"
+    yield describe_ratchet(config.ratchet, config.root)
     reports = config.reports
     for name in ("json", "junit", "coverage_xml", "html", "markdown"):
         target = getattr(reports, name)

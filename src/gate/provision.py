@@ -125,6 +125,12 @@ class Provisioned:
             return None
         return self._source
 
+    @property
+    def statement_log(self) -> Path | None:
+        """The private server's log, where migration_capture reads what migrations ran; None
+        on a given server, whose log gate cannot read."""
+        return self._private.log_file if self._private is not None else None
+
     def _export(self, address: ServerAddress) -> dict[str, str]:
         assert self._request is not None
         return export_environment(self._request.export, address, self._request.scheme)
@@ -217,6 +223,8 @@ def provision_database(
     if request.mode == "none":
         yield Provisioned(address=None)
         return
+    if request.keep:
+        ledger.kept = True  # for `gate clean`, not for the next run's reaping
     with contextlib.ExitStack() as stack:
         if request.mode == "server":
             assert request.server is not None
@@ -249,11 +257,10 @@ def provision_database(
             )
             variant = "t" + key[:12]
         private = stack.enter_context(
-            ephemeral_server(binaries, keep=request.keep, cache=cache, variant=variant)
+            ephemeral_server(
+                binaries, keep=request.keep, cache=cache, variant=variant, ledger=ledger
+            )
         )
-        ledger.add_server(private.base_dir, private.process.pid if private.process else None)
-        if not request.keep:
-            stack.callback(ledger.forget_server, private.base_dir)
         where = f"private PostgreSQL on 127.0.0.1:{private.port} ({private.cluster_origin})"
         yield Provisioned(
             address=None,

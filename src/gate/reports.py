@@ -11,6 +11,7 @@ from pathlib import Path
 from gate.config import Config
 from gate.durations import write_durations
 from gate.outcome import RunOutcome, timed
+from gate.ratchet.update import write_updated_baseline
 from gate.reporters.ci import write_ci_outputs
 from gate.reporters.destinations import writable
 from gate.reporters.json_report import render_json
@@ -37,6 +38,8 @@ class ReportPlan:
     config: Config | None  # None: the run stopped before its config was read
     shard: Shard | None = None
     coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
+    update_ratchet: bool = False  # --update-ratchet
+    allow_lower: str | None = None  # --allow-lower REASON
 
 
 def plan_reports(
@@ -63,6 +66,8 @@ def plan_reports(
         config=config,
         shard=options.shard,
         coverage_xml_text=coverage_xml_text,
+        update_ratchet=options.update_ratchet,
+        allow_lower=options.allow_lower,
     )
 
 
@@ -72,6 +77,9 @@ def write_reports(outcome: RunOutcome, plan: ReportPlan) -> None:
     step = outcome.step("report")
     written: list[str] = []
     with timed(step):
+        if plan.update_ratchet and plan.config is not None and outcome.error is None:
+            note = write_updated_baseline(outcome, plan.config, plan.environ, plan.allow_lower)
+            outcome.notes.append(note)
         for kind, path in plan.targets:
             if outcome.error is not None and not writable(path):
                 continue  # the error already says so (see check_destinations)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.findings import BlockingFinding, UnwatchedLoop, redact_record
+from gate.server_error_events import ServerError, parse_server_error
 
 PHASES = ("setup", "call", "teardown")
 
@@ -55,6 +56,8 @@ class TestResults:
     blocking: list[BlockingFinding] = field(default_factory=list)
     unwatched: list[UnwatchedLoop] = field(default_factory=list)
     blocking_errors: list[str] = field(default_factory=list)  # the detector's own failures
+    server_errors: list[ServerError] = field(default_factory=list)
+    server_errors_recorder_failures: list[str] = field(default_factory=list)  # gate's own bugs
     timed_out: dict[str, str] = field(default_factory=dict)  # nodeid -> how it was stopped
     finished: bool = False
     exitstatus: int | None = None
@@ -135,6 +138,12 @@ class ResultsBuilder:
                 results.blocking_errors.append(str(event.get("error", "")))
             else:
                 results.blocking.append(BlockingFinding.from_event(event))
+        elif kind == "server_error":
+            server_error = parse_server_error(event)
+            if server_error is not None:
+                results.server_errors.append(server_error)
+            elif event.get("kind") == "detector-error":
+                results.server_errors_recorder_failures.append(str(event.get("error", "")))
         elif kind == "session_finish" and event.get("worker", "main") == "main":
             results.finished = True
             results.exitstatus = event.get("exitstatus")
@@ -208,5 +217,9 @@ def redacted(results: TestResults, hide: Callable[[str], str]) -> TestResults:
     results.blocking = [redact_record(finding, hide) for finding in results.blocking]
     results.unwatched = [redact_record(entry, hide) for entry in results.unwatched]
     results.blocking_errors = [hide(text) for text in results.blocking_errors]
+    results.server_errors = [redact_record(error, hide) for error in results.server_errors]
+    results.server_errors_recorder_failures = [
+        hide(text) for text in results.server_errors_recorder_failures
+    ]
     results.timed_out = {nodeid: hide(how) for nodeid, how in results.timed_out.items()}
     return results

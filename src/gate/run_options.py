@@ -28,6 +28,8 @@ class RunOptions:
     shard: Shard | None = None  # --shard I/N: run a share of the tests; `gate merge` judges all
     no_cache: bool = False  # --no-cache: no migrated template, no cached cluster
     extra_args: Sequence[str] = ()
+    update_ratchet: bool = False  # --update-ratchet: write the baseline after the run
+    allow_lower: str | None = None  # --allow-lower REASON: let what got worse into it
     verbose: bool = False
     live: bool = True
 

@@ -110,6 +110,9 @@ def run_test_step(
         run_dir=run_dir / "tests",
         rcfile=rcfile,
         blocking=blocking,
+        server_errors=None
+        if config.server_errors.mode == "off"
+        else {"mode": config.server_errors.mode, "root": str(config.root)},
     )
     shard = options.shard
     if shard is not None:

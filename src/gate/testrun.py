@@ -36,6 +36,7 @@ class TestPlan:
     run_dir: Path
     rcfile: Path | None
     blocking: Mapping[str, object] | None
+    server_errors: Mapping[str, object] | None = None
 
 
 @dataclass
@@ -76,6 +77,8 @@ def build_env(plan: TestPlan, base_env: Mapping[str, str]) -> dict[str, str]:
         env["GATE_COVERAGE_RC"] = str(plan.rcfile)
     if plan.blocking is not None:
         env["GATE_BLOCKING"] = json.dumps(plan.blocking)
+    if plan.server_errors is not None:
+        env["GATE_SERVER_ERRORS"] = json.dumps(plan.server_errors)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.checks import blocking, coverage_floor, diff_coverage, suite
+from gate.checks import (
+    blocking,
+    coverage_floor,
+    diff_coverage,
+    migration_lint,
+    ratchet,
+    server_errors,
+    suite,
+)
 from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement, RunCheck
 
 REGISTERED: tuple[RunCheck, ...] = (
@@ -16,6 +24,9 @@ REGISTERED: tuple[RunCheck, ...] = (
     coverage_floor.CHECK,
     diff_coverage.CHECK,
     blocking.CHECK,
+    server_errors.CHECK,
+    migration_lint.CHECK,
+    ratchet.CHECK,
 )
 
 

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from gate.checks.migration_lint import LintEvidence
     from gate.config import Config
     from gate.coverage_data import CoverageResult
     from gate.diff_coverage import DiffCoverage
+    from gate.ratchet.setup import RatchetRun
     from gate.results import TestResults
     from gate.shard import Shard
 
@@ -81,6 +83,7 @@ class Judgement:
     checks: tuple[Check, ...] = ()
     findings: tuple[Finding, ...] = ()
     report: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # one line each, for the run's notes
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class Evidence:
     diff_coverage: DiffCoverage | None
     shard: Shard | None = None  # a share of the tests: totals are judged by `gate merge`
     root: Path = Path()
+    migration_lint: LintEvidence | None = None  # the migrate step's lint, when it ran
+    ratchet: RatchetRun | None = None  # the baseline, when gate.yaml sets `ratchet`
 
     @property
     def partial(self) -> bool:

@@ -22,6 +22,7 @@ from gate.config.values import (
     OptionalUrl,
     Percent,
     RootPath,
+    ServerErrorAllows,
     Text,
     UrlScheme,
     WholeNumber,
@@ -249,7 +250,7 @@ class ServerErrorsConfig(_Section):
     model_config = ConfigDict(title="server_errors")
 
     mode: Mode = Field(default="fail", description="fail | warn | off")
-    allow: Names = Field(
+    allow: ServerErrorAllows = Field(
         default_factory=list,
         description='"GET /health 503" (method, path, status), a test id, or an exception '
         'type ("app.errors.UpstreamDown"); allowed ones are reported, not failing',
@@ -302,7 +303,8 @@ class Config(_Section):
     # A baseline file that may not exist yet: `gate run --update-ratchet` writes it.
     ratchet: RootPath = _path(
         None,
-        "a committed baseline (e.g. .gate/ratchet.json) of what the project already has; "
-        "a run fails on anything worse, never on what it holds; off when unset",
+        "a committed baseline (e.g. gate-ratchet.json: .gate/ is usually not committed) of "
+        "what the project already has; a run fails on anything worse, never on what it "
+        "holds; off when unset",
     )
     reports: ReportsConfig = Field(default_factory=ReportsConfig)

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from gate.database.address import EXPORT_FIELDS
+from gate.server_error_events import allow_entry_problem
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
@@ -171,6 +172,22 @@ Command = Annotated[
 #: A list of names; one name alone is a list of one.
 Names = Annotated[
     list[Text],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema({"anyOf": [_TEXT, {**_TEXTS, "items": {"type": "string", "minLength": 1}}]}),
+]
+
+
+def _server_error_allow(entry: str) -> str:
+    # A misspelt entry must not silently allow nothing (or everything): see docs/server-errors.md.
+    problem = allow_entry_problem(entry.strip())
+    if problem is not None:
+        raise invalid(problem)
+    return entry
+
+
+#: server_errors.allow: "GET /health 503", a test id or an exception type, each checked.
+ServerErrorAllows = Annotated[
+    list[Annotated[Text, AfterValidator(_server_error_allow)]],
     BeforeValidator(_one_or_many),
     WithJsonSchema({"anyOf": [_TEXT, {**_TEXTS, "items": {"type": "string", "minLength": 1}}]}),
 ]

@@ -7,6 +7,8 @@ Entries live in the user's cache folder ($GATE_CACHE_DIR, else $XDG_CACHE_HOME/g
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import os
@@ -14,12 +16,14 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gate import proc
 from gate.database.binaries import PostgresBinaries
 from gate.errors import GateError, InfraError
+from gate.files import cache_root
 
 # Files a complete cluster has; an entry without them is ignored and rebuilt.
 COMPLETE_MARKERS = ("PG_VERSION", "global/pg_control")
@@ -28,11 +32,7 @@ MAX_VARIANTS = 5
 
 
 def cluster_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("GATE_CACHE_DIR"):
-        return Path(env["GATE_CACHE_DIR"]) / "clusters"
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gate" / "clusters"
+    return cache_root(environ) / "clusters"
 
 
 @functools.lru_cache(maxsize=8)
@@ -47,7 +47,7 @@ def _major_version(postgres: str) -> str:
 
 def binaries_copies_record(environ: Mapping[str, str] | None = None) -> Path:
     """Lists the copies of PostgreSQL's binaries that root runs made (see run_as)."""
-    return cluster_cache_dir(environ).parent / "binaries-copies.txt"
+    return cache_root(environ) / "binaries-copies.txt"
 
 
 def cluster_key(binaries: PostgresBinaries, initdb_args: Sequence[str], owner: str) -> str:
@@ -63,6 +63,33 @@ def cluster_key(binaries: PostgresBinaries, initdb_args: Sequence[str], owner: s
     return f"pg{_major_version(postgres)}-{digest.hexdigest()[:12]}"
 
 
+@contextlib.contextmanager
+def _cache_lock(cache_dir: Path, *, exclusive: bool) -> Iterator[None]:
+    """Shared while a run copies an entry, exclusive while entries are taken away: so that
+    `gate clean --cache` or another run's pruning never removes a cluster mid-copy."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # Beside the folder, not in it: the folder holds cached clusters and nothing else.
+    fd = os.open(cache_dir.with_name(f"{cache_dir.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _remove_entries(cache_dir: Path, entries: list[Path]) -> None:
+    """Rename entries aside under the exclusive lock (quick), delete them after it (slow)."""
+    aside = []
+    with _cache_lock(cache_dir, exclusive=True):
+        for entry in entries:
+            target = cache_dir / f".removing-{entry.name}-{uuid.uuid4().hex[:8]}"
+            with contextlib.suppress(FileNotFoundError):
+                entry.rename(target)
+                aside.append(target)
+    for target in aside:
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def cached_cluster(cache_dir: Path, key: str) -> Path | None:
     entry = cache_dir / key
     if all((entry / marker).is_file() for marker in COMPLETE_MARKERS):
@@ -70,20 +97,27 @@ def cached_cluster(cache_dir: Path, key: str) -> Path | None:
     return None
 
 
-def copy_cluster(source: Path, data_dir: Path) -> None:
-    """Copy a stopped cluster into data_dir (which may exist, empty)."""
-    shutil.copytree(source, data_dir, symlinks=True, dirs_exist_ok=True)
+def copy_cached_cluster(cache_dir: Path, key: str, data_dir: Path) -> bool:
+    """Copy the complete cached cluster `key` into data_dir (which may exist, empty); False
+    when there is none. Under the shared lock: no one removes it meanwhile."""
+    if not cache_dir.is_dir():
+        return False
+    with _cache_lock(cache_dir, exclusive=False):
+        entry = cached_cluster(cache_dir, key)
+        if entry is None:
+            return False
+        shutil.copytree(entry, data_dir, symlinks=True, dirs_exist_ok=True)
+    return True
 
 
 def clear_cluster_cache(cache_dir: Path) -> list[str]:
-    """`gate clean --cache`: remove every cached cluster; the names removed."""
+    """`gate clean --cache`: remove every cached cluster; the names removed. A run copying
+    one finishes its copy first."""
     if not cache_dir.is_dir():
         return []
-    removed = []
-    for entry in sorted(cache_dir.iterdir()):
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(f"cached cluster {entry}")
-    return removed
+    entries = sorted(cache_dir.iterdir())
+    _remove_entries(cache_dir, entries)
+    return [f"cached cluster {entry}" for entry in entries]
 
 
 def prune_variants(cache_dir: Path, key: str, keep: int = MAX_VARIANTS) -> None:
@@ -91,13 +125,14 @@ def prune_variants(cache_dir: Path, key: str, keep: int = MAX_VARIANTS) -> None:
     variants = sorted(
         cache_dir.glob(f"{key}-*"), key=lambda entry: entry.stat().st_mtime, reverse=True
     )
-    for entry in variants[keep:]:
-        shutil.rmtree(entry, ignore_errors=True)
+    if variants[keep:]:
+        _remove_entries(cache_dir, variants[keep:])
 
 
 def forget_cluster(cache_dir: Path, key: str) -> None:
     """Drop an entry that did not start: the next run rebuilds it."""
-    shutil.rmtree(cache_dir / key, ignore_errors=True)
+    if (cache_dir / key).exists():
+        _remove_entries(cache_dir, [cache_dir / key])
 
 
 class ClusterSaver:

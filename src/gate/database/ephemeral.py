@@ -12,7 +12,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from gate import proc
 from gate.database.address import ServerAddress
@@ -21,9 +20,8 @@ from gate.database.cluster_cache import (
     MAX_VARIANTS,
     ClusterSaver,
     binaries_copies_record,
-    cached_cluster,
     cluster_key,
-    copy_cluster,
+    copy_cached_cluster,
     forget_cluster,
     prune_variants,
 )
@@ -36,6 +34,7 @@ from gate.database.run_as import (
 )
 from gate.database.server import checkpoint
 from gate.errors import InfraError
+from gate.ledger import Ledger
 
 READY_TIMEOUT_S = 30.0
 PORT_ATTEMPTS = 5
@@ -53,6 +52,10 @@ TEST_SETTINGS = {
     "checkpoint_timeout": "1h",
     "autovacuum": "off",
     "jit": "off",
+    # The migration lint reads the statements migrations ran from this server's log
+    # (migration_capture): a known prefix (the pid tells sessions apart) and English messages.
+    "log_line_prefix": "%m [%p] ",
+    "lc_messages": "C",
 }
 
 
@@ -70,13 +73,6 @@ def _log_tail(log: Path, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _as_account(account: RunAs | None) -> dict[str, Any]:
-    """subprocess arguments that drop to the server account, without root's groups."""
-    if account is None:
-        return {}
-    return {"user": account.uid, "group": account.gid, "extra_groups": []}
-
-
 def initdb_args(account: RunAs | None) -> list[str]:
     """initdb's arguments but the data folder; part of the cluster cache key."""
     return [
@@ -92,19 +88,16 @@ def initdb_args(account: RunAs | None) -> list[str]:
 def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | None) -> None:
     """initdb a cluster owned by `account`; the folder must already belong to it."""
     argv = [binaries.tool("initdb"), "--pgdata", str(data_dir), *initdb_args(account)]
+    log = data_dir.with_name(f"{data_dir.name}-initdb.log")
     try:
-        result = subprocess.run(
-            argv,
-            cwd=data_dir.parent,
-            capture_output=True,
-            check=False,
-            **_as_account(account),
-        )
-    except OSError as exc:
-        raise InfraError(f"initdb could not start: {exc}") from exc
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).decode(errors="replace").strip()
-        raise InfraError(f"initdb failed (exit {result.returncode}):\n{output[-2000:]}")
+        result = proc.run(argv, cwd=data_dir.parent, env=None, output_file=log, account=account)
+    except proc.CommandNotFound as exc:
+        raise InfraError(f"initdb could not start: {exc.message}") from exc
+    except proc.CommandNotRunnable as exc:
+        raise InfraError(f"initdb could not start: {exc.reason}") from exc
+    if result.code != 0:
+        output = result.output.strip()
+        raise InfraError(f"initdb failed (exit {result.code}):\n{output[-2000:]}")
 
 
 def _empty_folder(folder: Path) -> None:
@@ -140,7 +133,7 @@ class EphemeralServer:
         self.data_dir = base_dir / "data"
         self.log_file = base_dir / "server.log"
         self.account = account
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: proc.Child | None = None
         self.port = 0
         self.cluster_origin = "uncached"  # warm | cold | uncached: how the data folder was made
         self.cache: Path | None = None  # the cluster cache, and this cluster's key in it
@@ -188,18 +181,19 @@ class EphemeralServer:
         for _ in range(PORT_ATTEMPTS):
             port = free_port()
             with self.log_file.open("ab") as log:
-                self.process = subprocess.Popen(
+                # SIGQUIT, should gate die: PostgreSQL's immediate shutdown, which also frees
+                # its shared memory; the data is throwaway.
+                self.process = proc.spawn(
                     self._argv(port),
                     cwd=self.base_dir,
-                    stdin=subprocess.DEVNULL,
                     stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # Ctrl-C reaches gate, which stops the server itself
-                    **_as_account(self.account),
+                    account=self.account,
+                    stop_signal=signal.SIGQUIT,
                 )
             self.port = port
             if self._wait_ready():
                 return
+            self.stop()
             tail = _log_tail(self.log_file)
             if "could not bind" in tail or "Address already in use" in tail:
                 continue  # someone took the port between probe and bind: try another
@@ -233,11 +227,15 @@ class EphemeralServer:
             return
         # SIGQUIT is PostgreSQL's immediate shutdown: nothing to keep, so skip the checkpoint.
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGQUIT)
+            process.send_signal(signal.SIGQUIT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
-        proc.stop_group(process, grace_s=2)
+        process.stop(grace_s=2)
+
+    def keep_running(self) -> None:
+        """--keep-db: the server outlives gate."""
+        if self.process is not None:
+            self.process.release()
 
 
 def _prepare_cluster(
@@ -257,12 +255,9 @@ def _prepare_cluster(
     key = cluster_key(server.binaries, initdb_args(account), owner)
     server.cache, server.cache_key = cache, key
     for entry_key, origin in ((f"{key}-{variant}", "warm, with migrated template"), (key, "warm")):
-        if entry_key == key or variant:
-            entry = cached_cluster(cache, entry_key)
-            if entry is not None:
-                copy_cluster(entry, server.data_dir)
-                chown_tree(server.data_dir, account)
-                return origin, None, entry_key
+        if (entry_key == key or variant) and copy_cached_cluster(cache, entry_key, server.data_dir):
+            chown_tree(server.data_dir, account)
+            return origin, None, entry_key
     forget_cluster(cache, key)  # an incomplete entry left by a killed run
 
     def initdb_for_cache(scratch: Path) -> None:
@@ -289,18 +284,25 @@ def ephemeral_server(
     keep: bool = False,
     cache: Path | None = None,
     variant: str | None = None,
+    ledger: Ledger | None = None,
 ) -> Iterator[EphemeralServer]:
     """Start a private server for the block; stop it and delete its folder on every exit path.
 
     With `cache` (a folder), a warm start copies a cached initdb'd cluster instead of running
     initdb, and a cold start fills the cache for the next run; `variant` prefers a cached
     cluster that already holds the migrated template of that name (see save_variant).
+    With `ledger`, the server is recorded before its folder is filled and forgotten once
+    removed.
     """
     account = unprivileged_account()
     binaries = reachable_binaries(binaries, account, record=binaries_copies_record())
     root = server_parent(temp_root if temp_root is not None else fast_temp_root(), account)
     base_dir = Path(tempfile.mkdtemp(prefix="gate-pg-", dir=root))
+    # Removed by the watcher should gate die before it does (see proc.FolderWatch).
+    folder_watch = proc.FolderWatch(base_dir)
     server = EphemeralServer(binaries, base_dir, account)
+    if ledger is not None:
+        ledger.add_server(base_dir, None)  # before initdb: a kill from here on is reaped
     try:
         chown_tree(base_dir, account)
         server.data_dir.mkdir(mode=0o700)
@@ -320,10 +322,18 @@ def ephemeral_server(
         if saver is not None:
             server.savers.append(saver)
             saver.start()
+        if ledger is not None:
+            assert server.process is not None
+            ledger.add_server(base_dir, server.process.pid, server.port)
         yield server
     finally:
         for running in server.savers:
             running.join()
-        if not keep:
+        if keep:
+            server.keep_running()
+        else:
             server.stop()
             shutil.rmtree(base_dir, ignore_errors=True)
+            if ledger is not None:
+                ledger.forget_server(base_dir)
+        folder_watch.release()

@@ -5,7 +5,7 @@ Escaping follows @actions/core: data escapes %, CR and LF; property values also 
 
 from __future__ import annotations
 
-from gate.diff_coverage import line_ranges
+from gate.diff_coverage import format_branch, line_ranges
 from gate.outcome import RunOutcome
 from gate.reporters.places import first_line, places
 
@@ -117,6 +117,19 @@ def _diff_coverage_annotations(outcome: RunOutcome, prefix: str) -> list[str]:
                     file=_join(prefix, path),
                     line=first,
                     end_line=last,
+                )
+            )
+    for path, arcs in diff.partial.items():
+        # A changed line that ran, but one of its branches never did.
+        for start in sorted({start for start, _ in arcs}):
+            taken = ", ".join(format_branch(a, b) for a, b in arcs if a == start)
+            lines.append(
+                annotation(
+                    "error" if failed else "warning",
+                    f"line {start} changed since {diff.base.label}; branch {taken} never taken",
+                    title="partly covered changed line",
+                    file=_join(prefix, path),
+                    line=start,
                 )
             )
     return lines

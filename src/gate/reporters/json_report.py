@@ -24,7 +24,11 @@ def _diff_coverage(diff: DiffCoverage | None) -> dict[str, Any] | None:
         "changed_lines": diff.total,
         "covered_lines": diff.covered,
         "files": {
-            path: {"changed": lines, "uncovered": diff.uncovered.get(path, [])}
+            path: {
+                "changed": lines,
+                "uncovered": diff.uncovered.get(path, []),
+                "partial_branches": [list(arc) for arc in diff.partial.get(path, [])],
+            }
             for path, lines in diff.changed.items()
         },
         "error": diff.problem,

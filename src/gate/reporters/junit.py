@@ -31,9 +31,28 @@ def _by_test(entries: Sequence[_Record]) -> dict[str, list[_Record]]:
     return grouped
 
 
+def _outside_tests(suite: ET.Element, findings: Sequence[Finding]) -> None:
+    """Findings no test made (migrations.lint's): one testcase per check, failed by the
+    failing ones, so that a CI's test view shows them too."""
+    by_check: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_check.setdefault(finding.kind.check, []).append(finding)
+    for check, found in by_check.items():
+        element = ET.SubElement(suite, "testcase", classname="gate", name=check)
+        failing = [f for f in found if f.failing]
+        if failing:
+            ET.SubElement(
+                element, "failure", message=f"{len(failing)} finding(s)"
+            ).text = "\n".join(_finding_text(f) for f in failing)
+        ET.SubElement(element, "system-out").text = _finding_properties(element, found, [])
+        suite.set("tests", str(int(suite.get("tests", "0")) + 1))
+        suite.set("failures", str(int(suite.get("failures", "0")) + bool(failing)))
+
+
 def _finding_text(finding: Finding) -> str:
     lasted = "" if finding.duration_ms is None else f", {finding.duration_ms:.1f} ms"
-    text = f"{finding.file}:{finding.line} {finding.what} ({finding.phase}{lasted})"
+    phase = f" ({finding.phase}{lasted})" if finding.test is not None else ""
+    text = f"{finding.file}:{finding.line} {finding.what}{phase}"
     return f"{text}: {finding.note}" if finding.note else text
 
 
@@ -101,6 +120,7 @@ def render_junit(outcome: RunOutcome) -> str:
     for nodeid, text in [] if results is None else results.collect_errors:
         element = ET.SubElement(suite, "testcase", classname=nodeid, name="collect")
         ET.SubElement(element, "error", message="collection failed").text = text
+    _outside_tests(suite, [f for f in outcome.findings if f.test is None])
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

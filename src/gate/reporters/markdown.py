@@ -6,7 +6,7 @@ Written to reports.markdown locally and appended to $GITHUB_STEP_SUMMARY in GitH
 from __future__ import annotations
 
 from gate.checks.floors import two_decimals
-from gate.diff_coverage import format_lines
+from gate.diff_coverage import format_branch, format_lines
 from gate.outcome import RunOutcome
 from gate.reporters.places import Place, first_line, places
 
@@ -141,11 +141,13 @@ def _diff_coverage(outcome: RunOutcome) -> list[str]:
         f"### Diff coverage {two_decimals(diff.percent):.2f}% ({diff.covered} of {diff.total} "
         f"changed lines since {code(diff.base.label)})",
     ]
-    if not diff.uncovered:
-        return [*lines, "", "Every changed executable line is covered."]
-    lines += ["", "| file | uncovered changed lines |", "|---|---|"]
-    for path, missing in diff.uncovered.items():
-        lines.append(f"| {cell(path)} | {format_lines(missing)} |")
+    if not diff.uncovered and not diff.partial:
+        return [*lines, "", "Every changed executable line and branch is covered."]
+    lines += ["", "| file | uncovered changed lines | branches never taken |", "|---|---|---|"]
+    for path in sorted({*diff.uncovered, *diff.partial}):
+        missing = format_lines(diff.uncovered.get(path, []))
+        branches = ", ".join(format_branch(a, b) for a, b in diff.partial.get(path, []))
+        lines.append(f"| {cell(path)} | {missing} | {branches} |")
     return lines
 
 

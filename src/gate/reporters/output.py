@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from gate.files import write_atomic
 
 
 def write_report(target: Path | str, text: str) -> None:
@@ -20,13 +20,4 @@ def write_report(target: Path | str, text: str) -> None:
         with path.open("w", encoding="utf-8") as handle:
             handle.write(text)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename: readers see the old file or the new one, never half.
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text)

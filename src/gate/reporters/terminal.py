@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from gate.checks.floors import two_decimals
-from gate.diff_coverage import format_lines
+from gate.diff_coverage import format_branch, format_lines
 from gate.findings import UnwatchedLoop
 from gate.outcome import RunOutcome
 from gate.reporters.places import Place, places
@@ -117,6 +117,12 @@ def _diff_coverage(console: Console, outcome: RunOutcome) -> None:
         # Every uncovered changed line, as path:line so editors and terminals can jump to it.
         console.print(
             f"  [yellow]{escape(path)}:{lines[0]}[/] not covered: lines {format_lines(lines)}",
+            highlight=False,
+        )
+    for path, arcs in diff.partial.items():
+        branches = ", ".join(format_branch(start, end) for start, end in arcs)
+        console.print(
+            f"  [yellow]{escape(path)}:{arcs[0][0]}[/] branch(es) never taken: {branches}",
             highlight=False,
         )
 

@@ -214,6 +214,15 @@ def pytest_configure(config: pytest.Config) -> None:
                 "gate-blocking",
             )
 
+    server_errors = os.environ.get("GATE_SERVER_ERRORS")
+    if server_errors and runs_tests and json.loads(server_errors).get("mode", "off") != "off":
+        from .server_errors import ServerErrorPlugin
+        from .server_errors_hooks import default_hooks
+
+        root = str(json.loads(server_errors).get("root", os.getcwd()))
+        recorder = ServerErrorPlugin(emit=writer.emit, root=root, hooks=default_hooks())
+        config.pluginmanager.register(recorder, "gate-server-errors")
+
 
 def _record_project_settings(config: pytest.Config, path: str) -> None:
     """The project's own addopts, as pytest resolved them, so gate can say what it overrode."""
