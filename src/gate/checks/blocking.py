@@ -30,7 +30,14 @@ def blocking_check(
     also += "" if apart is None else f"; {apart}"
     places = sorted({f"{f.file}:{f.line}" for f in findings})
     if not findings and known:
-        return Check("blocking", True, 0, 0, f"no new blocking calls in the event loop{also}")
+        return Check(
+            "blocking",
+            True,
+            0,
+            0,
+            f"no new blocking calls in the event loop; {known} at places the ratchet "
+            "baseline holds" + ("" if apart is None else f"; {apart}"),
+        )
     if not findings:
         return Check("blocking", True, 0, 0, f"no blocking calls in the event loop{also}")
     message = f"{len(findings)} blocking call(s) in the event loop at {names(places)}" + (
