@@ -90,6 +90,8 @@ def test_sample_app_passes_and_a_seeded_sleep_fails_naming_its_line(
         "file": ENDPOINTS.as_posix(),
         "line": line,
         "function": "register",
+        "project": True,
+        "async": True,
     }
     check = next(c for c in report["checks"] if c["name"] == "blocking")
     assert check["passed"] is False

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gate import __version__
+from gate.blocking_triage import triage
 from gate.checks.floors import two_decimals
 from gate.diff_coverage import DiffCoverage
 from gate.outcome import RunOutcome
@@ -56,7 +57,10 @@ def render_json(outcome: RunOutcome) -> str:
         "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
         **outcome.report_sections,
-        "blocking": [] if results is None else [f.as_report() for f in results.blocking],
+        # Findings at project lines; the rest are grouped under blocking_apart (checks/blocking).
+        "blocking": []
+        if results is None
+        else [f.as_report() for f in triage(results.blocking).failing],
         "blocking_unwatched": [] if results is None else [u.as_report() for u in results.unwatched],
         "gate_version": __version__,
         "run_id": outcome.run_id,
