@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import re
 import secrets
@@ -47,10 +46,10 @@ from gate.reporters.live import LiveProgress
 from gate.reporters.markdown import render_markdown
 from gate.reporters.output import write_report
 from gate.results import redacted
-from gate.shard import Shard, manifest, save_run_data, shard_checks, shard_env, shard_summary
+from gate.shard import Shard, manifest, save_run_data, shard_checks, shard_summary
 from gate.signals import interrupts_unwind, shielded
 from gate.template_cache import KeyScope
-from gate.testrun import TestPlan, run_tests
+from gate.testrun import BlockingPlan, TestPlan, run_tests
 
 PYTEST_COULD_NOT_START = (2, 3, 4)  # interrupted, internal error, usage error
 
@@ -240,7 +239,9 @@ def _workers(run: _Run) -> int | str:
     return workers
 
 
-def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
+def _test(
+    run: _Run, env: Mapping[str, str], run_dir: Path, worker_env: Mapping[str, Mapping[str, str]]
+) -> None:
     config = run.config
     assert config is not None and run.interpreter is not None
     step = run.outcome.step("test")
@@ -251,12 +252,9 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         write_rcfile(rcfile, settings, config.root)
     blocking = None
     if config.blocking.mode != "off":
-        blocking = {
-            "mode": config.blocking.mode,
-            "slow_ms": config.blocking.slow_ms,
-            "allow": list(config.blocking.allow),
-            "root": str(config.root),
-        }
+        blocking = BlockingPlan(
+            config.blocking.mode, config.blocking.slow_ms, config.blocking.allow, config.root
+        )
     plan = TestPlan(
         root=config.root,
         interpreter=run.interpreter,
@@ -268,10 +266,10 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         run_dir=run_dir / "tests",
         rcfile=rcfile,
         blocking=blocking,
+        shard=run.options.shard,
+        durations=config.tests.durations,
+        worker_env=worker_env,
     )
-    shard = run.options.shard
-    if shard is not None:
-        env = {**env, **shard_env(shard, config.tests.durations)}
     with timed(step), LiveProgress(run.console, run.options.live) as live:
         tested = run_tests(plan, env, on_progress=live.update)
         run.outcome.notes += tested.notes
@@ -330,8 +328,8 @@ def _test(run: _Run, env: Mapping[str, str], run_dir: Path) -> None:
         )
         if to_stdout and xml_path is not None and xml_path.exists():
             run.coverage_xml_text = xml_path.read_text(encoding="utf-8")
-    if shard is not None:
-        _save_shard(run, shard, plan.run_dir)
+    if plan.shard is not None:
+        _save_shard(run, plan.shard, plan.run_dir)
 
 
 def _save_shard(run: _Run, shard: Shard, tests_dir: Path) -> None:
@@ -599,10 +597,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         with timed(outcome.step("migrate")):
             outcome.checks += checker.drift(provisioned)  # against the fresh run database
 
-    env = _base_env(run, provisioned)
-    if provisioned.worker_env:
-        env["GATE_WORKER_ENV"] = json.dumps(provisioned.worker_env)
-    _test(run, env, run_dir)
+    _test(run, _base_env(run, provisioned), run_dir, provisioned.worker_env)
     _evaluate(run)
 
 

@@ -123,7 +123,9 @@ class ResultsBuilder:
             results.collect_errors.append((event["nodeid"], str(event.get("longrepr", ""))))
         elif kind == "start":
             results.cases.setdefault(event["nodeid"], TestCase(event["nodeid"]))
-        elif kind == "report":
+        elif kind == "test":
+            self._test(event)
+        elif kind == "report":  # one phase per event: shard data saved by an earlier gate
             self._report(event)
         elif kind == "timed_out":
             results.timed_out.setdefault(event["nodeid"], "stopped by the per-test timeout")
@@ -138,6 +140,11 @@ class ResultsBuilder:
         elif kind == "session_finish" and event.get("worker", "main") == "main":
             results.finished = True
             results.exitstatus = event.get("exitstatus")
+
+    def _test(self, event: dict[str, Any]) -> None:
+        shared = {key: event.get(key) for key in ("nodeid", "file", "line", "worker")}
+        for phase in event.get("phases") or ():
+            self._report({**phase, **shared})
 
     def _report(self, event: dict[str, Any]) -> None:
         nodeid = event["nodeid"]

@@ -11,13 +11,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate import proc
-from gate.inprocess import HARD_STOP_GRACE_S, PLUGIN_NAME, PLUGIN_PATH
+from gate.inprocess import (
+    HARD_STOP_GRACE_S,
+    PLUGIN_NAME,
+    PLUGIN_PATH,
+    PLUGIN_SETTINGS_ENV,
+    PLUGIN_SETTINGS_VERSION,
+)
 from gate.interpreter import Interpreter
 from gate.provision import worker_count
 from gate.results import ResultsBuilder, TestResults, mark_stopped
+from gate.shard import Shard
 
 #: Past the in-process hard stop, gate itself kills a test process that has gone silent.
 WATCHDOG_GRACE_S = HARD_STOP_GRACE_S + 10.0
+
+
+@dataclass(frozen=True)
+class BlockingPlan:
+    """What the blocking detector needs: the blocking section, resolved."""
+
+    mode: str  # fail | warn
+    slow_ms: float
+    allow: Sequence[str]
+    root: Path
 
 
 @dataclass(frozen=True)
@@ -35,7 +52,10 @@ class TestPlan:
     timeout_s: float
     run_dir: Path
     rcfile: Path | None
-    blocking: Mapping[str, object] | None
+    blocking: BlockingPlan | None  # None: blocking.mode off
+    shard: Shard | None = None
+    durations: Path | None = None  # tests.durations, to split shards by
+    worker_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per xdist worker
 
 
 @dataclass
@@ -70,14 +90,51 @@ def build_env(plan: TestPlan, base_env: Mapping[str, str]) -> dict[str, str]:
     if env.get("PYTHONPATH"):
         pythonpath.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)
-    env["GATE_RUN_DIR"] = str(plan.run_dir)
-    env["GATE_TIMEOUT"] = str(plan.timeout_s)
-    if plan.rcfile is not None:
-        env["GATE_COVERAGE_RC"] = str(plan.rcfile)
-    if plan.blocking is not None:
-        env["GATE_BLOCKING"] = json.dumps(plan.blocking)
+    env[PLUGIN_SETTINGS_ENV] = str(plan.run_dir / PLUGIN_SETTINGS_FILE)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+PLUGIN_SETTINGS_FILE = "plugin-settings.json"
+
+
+def plugin_settings(plan: TestPlan) -> dict[str, object]:
+    """Everything the in-process plugin is told, every field always written (the plugin's
+    settings.py describes the format and states no defaults of its own)."""
+    blocking = plan.blocking
+    durations = plan.durations if plan.durations is not None and plan.durations.is_file() else None
+    return {
+        "version": PLUGIN_SETTINGS_VERSION,
+        "run_dir": str(plan.run_dir),
+        "timeout_s": plan.timeout_s,
+        "coverage_rc": None if plan.rcfile is None else str(plan.rcfile),
+        "blocking": None
+        if blocking is None
+        else {
+            "mode": blocking.mode,
+            "slow_ms": blocking.slow_ms,
+            "allow": list(blocking.allow),
+            "root": str(blocking.root),
+        },
+        "shard": None
+        if plan.shard is None
+        else {
+            "index": plan.shard.index,
+            "total": plan.shard.total,
+            "durations": None if durations is None else str(durations),
+        },
+        "worker_env": {worker: dict(env) for worker, env in plan.worker_env.items()},
+    }
+
+
+def write_plugin_settings(plan: TestPlan) -> Path:
+    """The one writer of the plugin's settings. Private to the run: it may hold each worker's
+    database password."""
+    path = plan.run_dir / PLUGIN_SETTINGS_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(plugin_settings(plan), handle)
+    return path
 
 
 class _Follower:
@@ -110,6 +167,7 @@ def run_tests(
 ) -> TestOutcome:
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     (plan.run_dir / "coverage").mkdir(exist_ok=True)
+    write_plugin_settings(plan)
     argv = build_argv(plan)
     env = build_env(plan, base_env)
     live = ResultsBuilder()

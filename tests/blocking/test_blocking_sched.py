@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from conftest import DetectorRun
 
-from gate.inprocess._gate_pytest import blocking_sched
+from gate.inprocess._gate_pytest.blocking import sched as blocking_sched
 
 Detector = Callable[..., DetectorRun]
 SLOW_MS = 100.0
@@ -139,7 +139,7 @@ def test_a_forked_child_reads_its_own_thread() -> None:
     # file its parent opened (for the parent's thread) must not be read.
     script = """
 import os, threading
-from gate.inprocess._gate_pytest import blocking_sched as s
+from gate.inprocess._gate_pytest.blocking import sched as s
 parent = s._thread_file(threading.get_native_id())
 assert parent is not None and s.run_queue_ns() is not None
 pid = os.fork()

@@ -1,4 +1,4 @@
-"""The blocking-call detector: charges calls and stalls that block an asyncio loop to tests."""
+"""The detector's pytest side: phases, charging a finding to a test, emitting findings."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from typing import Callable
 
 import pytest
 
-from . import blocking_calls, blocking_frames, blocking_loop, blocking_patch, blocking_sched
+from . import calls, frames, loop, patch, sched
 from .allowlist import default_allow
-from .blocking_calls import CallInterceptor
-from .blocking_foreign import ForeignLoopWatch
-from .blocking_frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
-from .blocking_loop import STOP_CODE, LoopProbe
-from .blocking_sched import Held
+from .calls import CallInterceptor
+from .foreign import ForeignLoopWatch
+from .frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
+from .loop import STOP_CODE, LoopProbe
+from .sched import Held
 
 Emit = Callable[[dict[str, object]], None]
 Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
@@ -113,11 +113,11 @@ def _callback_frames(callback: object, task: object | None) -> list[FrameInfo]:
 _OWN_FILES = frozenset(
     fn.__code__.co_filename
     for fn in (
-        blocking_calls._intercept,
-        blocking_loop._timed_run,
-        blocking_frames.capture,
-        blocking_patch.Patches.replace,
-        blocking_sched.mark,
+        calls._intercept,
+        loop._timed_run,
+        frames.capture,
+        patch.Patches.replace,
+        sched.mark,
         _current_task,
     )
 )
