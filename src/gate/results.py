@@ -99,6 +99,15 @@ class ResultsBuilder:
 
     def __init__(self) -> None:
         self.results = TestResults()
+        self.starts = 0  # `start` events seen
+        self._last_started: TestCase | None = None
+
+    @property
+    def current(self) -> TestCase | None:
+        """The test running now in a one-process run (the last one started, if unfinished):
+        found without walking every case, as gate's watchdog asks ten times a second."""
+        case = self._last_started
+        return case if case is not None and case.outcome == "running" else None
 
     def feed_lines(self, lines: Iterable[str]) -> None:
         for raw in lines:
@@ -122,7 +131,10 @@ class ResultsBuilder:
         elif kind == "collect_error":
             results.collect_errors.append((event["nodeid"], str(event.get("longrepr", ""))))
         elif kind == "start":
-            results.cases.setdefault(event["nodeid"], TestCase(event["nodeid"]))
+            self.starts += 1
+            self._last_started = results.cases.setdefault(
+                event["nodeid"], TestCase(event["nodeid"])
+            )
         elif kind == "test":
             self._test(event)
         elif kind == "report":  # one phase per event: shard data saved by an earlier gate

@@ -182,24 +182,27 @@ def run_tests(
     def tick() -> bool:
         nonlocal watched, watched_since
         follower.poll()
-        results = live.results
         if on_progress is not None:
-            on_progress(results, time.monotonic() - started)
+            on_progress(live.results, time.monotonic() - started)
         if plan.timeout_s <= 0 or plan.workers != 1:
             return False  # with workers, xdist replaces a worker that its hard stop ended
-        running = results.running
-        key = (results.done, running[0].nodeid) if running else None
+        running = live.current
+        key = (live.starts, running.nodeid) if running is not None else None
         if key != watched:
             watched, watched_since = key, time.monotonic()
-        if key is not None and time.monotonic() - watched_since > plan.timeout_s + WATCHDOG_GRACE_S:
-            killed.append(f"gate stopped the test process: {running[0].nodeid} hung")
+        if (
+            running is not None
+            and time.monotonic() - watched_since > plan.timeout_s + WATCHDOG_GRACE_S
+        ):
+            killed.append(f"gate stopped the test process: {running.nodeid} hung")
             return True
         return False
 
     completed = proc.run(
         argv, cwd=plan.root, env=env, output_file=plan.run_dir / "pytest.log", on_tick=tick
     )
-    results = collect_results(plan.run_dir)
+    follower.poll()  # the rest of the main file; the live builder has read all before it
+    results = collect_results(plan.run_dir, live)
     reason = killed[0] if killed else None
     if results.running:
         hard_stop = _hard_stop_text(plan.run_dir)
@@ -283,9 +286,12 @@ def _hard_stop_text(run_dir: Path) -> str:
     return "\n\n".join(texts)[-8000:]
 
 
-def collect_results(run_dir: Path) -> TestResults:
-    builder = ResultsBuilder()
+def collect_results(run_dir: Path, live: ResultsBuilder | None = None) -> TestResults:
+    """All the events of a run; `live` has already read the whole main file (the follower),
+    so it is not read twice."""
+    builder = live or ResultsBuilder()
     # The main file holds the reports; worker files hold blocking findings and timers.
     for path in sorted(run_dir.glob("events-*.jsonl"), key=lambda p: p.name != "events-main.jsonl"):
-        builder.feed_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        if live is None or path.name != "events-main.jsonl":
+            builder.feed_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
     return builder.results
