@@ -588,7 +588,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     if not _migrate(run, provisioned, run_dir):
         return
     with timed(outcome.step("provision")) as step:
-        provisioned.create_run_databases(worker_count(_workers(run)))
+        provisioned.create_run_databases(worker_count(_workers(run), run.config.tests.durations))
         step.detail = provisioned.detail
         if request.keep and provisioned.address is not None:
             _announce_kept(run, provisioned)

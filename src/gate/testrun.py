@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate import proc
+from gate.durations import record_startup
 from gate.inprocess import (
     HARD_STOP_GRACE_S,
     PLUGIN_NAME,
@@ -80,8 +81,14 @@ def build_argv(plan: TestPlan) -> list[str]:
     if plan.interpreter.has("xdist"):
         # Overrides any -n in the project's addopts, so tests.workers alone decides.
         # A concrete number: each worker's database was made for its id (gw0, gw1, ...).
-        argv += ["-n", "0" if plan.workers == 1 else str(worker_count(plan.workers))]
+        argv += ["-n", str(xdist_workers(plan))]
     return argv
+
+
+def xdist_workers(plan: TestPlan) -> int:
+    """pytest-xdist's -n: 0 (no workers) when one process runs the tests."""
+    count = worker_count(plan.workers, plan.durations)
+    return 0 if count == 1 else count
 
 
 def build_env(plan: TestPlan, base_env: Mapping[str, str]) -> dict[str, str]:
@@ -179,9 +186,13 @@ def run_tests(
     watched_since = started
     killed: list[str] = []
 
+    first_test_at: list[float] = []
+
     def tick() -> bool:
         nonlocal watched, watched_since
         follower.poll()
+        if not first_test_at and live.starts:
+            first_test_at.append(time.monotonic())
         if on_progress is not None:
             on_progress(live.results, time.monotonic() - started)
         if plan.timeout_s <= 0 or plan.workers != 1:
@@ -202,6 +213,9 @@ def run_tests(
         argv, cwd=plan.root, env=env, output_file=plan.run_dir / "pytest.log", on_tick=tick
     )
     follower.poll()  # the rest of the main file; the live builder has read all before it
+    if first_test_at and plan.durations is not None and xdist_workers(plan) == 0:
+        # What each xdist worker would pay again: `workers: auto` weighs it next time.
+        record_startup(plan.durations, first_test_at[0] - started)
     results = collect_results(plan.run_dir, live)
     reason = killed[0] if killed else None
     if results.running:
@@ -256,7 +270,7 @@ def override_notes(
         )
     workers = _option_value(project_args, "-n") or _option_value(project_args, "--numprocesses")
     if plan.interpreter.has("xdist") and workers:
-        passed = "0" if plan.workers == 1 else str(worker_count(plan.workers))
+        passed = str(xdist_workers(plan))
         notes.append(
             f"{source} ask for -n {workers}; gate passed "
             f"-n {passed}, so tests.workers ({plan.workers}) decides how many workers run"
