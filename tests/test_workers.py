@@ -16,25 +16,26 @@ def suite_of(count: int, seconds: float) -> dict[str, float]:
 
 
 @pytest.mark.parametrize(
-    ("tests", "startup_s", "cpus", "expected"),
+    ("tests", "startup_s", "cpus", "free", "expected"),
     [
-        (suite_of(2000, 0.0005), 1.0, 2, 1),  # trivial tests: xdist's relay costs more
-        (suite_of(2000, 0.02), 0.5, 2, 2),  # 40 s of tests: two workers halve it
-        (suite_of(68, 0.12), 3.0, 2, 1),  # a small app suite: start-up dominates
-        (suite_of(2000, 0.02), 0.5, 4, 4),
-        (suite_of(2000, 0.02), 0.5, 1, 1),
-        ({}, None, 4, 4),  # nothing recorded yet: every CPU, as before
+        (suite_of(2000, 0.0005), 1.0, 2, 2.0, 1),  # trivial tests: xdist's relay costs more
+        (suite_of(2000, 0.02), 0.5, 2, 2.0, 2),  # 40 s of tests: two workers halve it
+        (suite_of(2000, 0.02), 0.5, 2, 1.0, 2),  # ... even on a busy machine
+        (suite_of(68, 0.22), 4.0, 2, 1.0, 1),  # the sample app on a busy machine
+        (suite_of(2000, 0.02), 0.5, 4, 4.0, 4),
+        (suite_of(2000, 0.02), 0.5, 1, 1.0, 1),
+        ({}, None, 4, 1.0, 4),  # nothing recorded yet: every CPU, as before
     ],
 )
 def test_auto_picks_the_count_that_finishes_first(
-    tests: dict[str, float], startup_s: float | None, cpus: int, expected: int
+    tests: dict[str, float], startup_s: float | None, cpus: int, free: float, expected: int
 ) -> None:
-    assert choose_workers(tests, startup_s, cpus) == expected
+    assert choose_workers(tests, startup_s, cpus, free) == expected
 
 
-def test_more_workers_than_cpus_queue_their_start_up() -> None:
+def test_start_ups_queue_for_the_cpus_other_work_leaves_free() -> None:
     tests = suite_of(10, 1.0)
-    assert predicted_s(2, tests, 2.0, cpus=2) > predicted_s(2, tests, 2.0, cpus=4)
+    assert predicted_s(2, tests, 2.0, free=1.0) > predicted_s(2, tests, 2.0, free=4.0)
 
 
 def test_start_up_is_recorded_beside_the_durations_and_survives_their_update(

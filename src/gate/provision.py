@@ -32,7 +32,7 @@ from gate.template_cache import (
     migrated_template,
     template_key,
 )
-from gate.workers import available_cpus, choose_workers
+from gate.workers import available_cpus, choose_workers, free_cpus
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ def worker_count(workers: int | str, durations: Path | None = None) -> int:
     to finish first from the durations recorded in tests.durations (gate.workers)."""
     if workers == "auto":
         tests = read_durations(durations)
-        return choose_workers(tests, read_startup(durations), available_cpus())
+        cpus = available_cpus()
+        return choose_workers(tests, read_startup(durations), cpus, free_cpus(cpus))
     return max(1, int(workers))
 
 
