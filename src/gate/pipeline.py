@@ -26,7 +26,12 @@ from gate.config import (
     load_config,
     missing_migration_tool,
 )
-from gate.coverage_data import CoverageSettings, combine_and_report, write_rcfile
+from gate.coverage_data import (
+    CoverageSettings,
+    combine_and_report,
+    measurement_core,
+    write_rcfile,
+)
 from gate.diff_coverage import choose_base, diff_coverage, require_base
 from gate.durations import write_durations
 from gate.errors import GateError, InfraError, UsageError
@@ -224,6 +229,12 @@ def _coverage_settings(run: _Run) -> CoverageSettings | None:
         omit=list(coverage.omit),
         branch=coverage.branch,
         greenlet=greenlet,
+        core=measurement_core(
+            run.interpreter.python_version,
+            run.interpreter.packages.get("coverage"),
+            coverage.branch,
+            greenlet,
+        ),
     )
 
 
