@@ -213,8 +213,9 @@ def run_tests(
         argv, cwd=plan.root, env=env, output_file=plan.run_dir / "pytest.log", on_tick=tick
     )
     follower.poll()  # the rest of the main file; the live builder has read all before it
-    if first_test_at and plan.durations is not None and xdist_workers(plan) == 0:
-        # What each xdist worker would pay again: `workers: auto` weighs it next time.
+    if first_test_at and plan.durations and plan.shard is None and xdist_workers(plan) == 0:
+        # What each xdist worker would pay again: `workers: auto` weighs it next time. (A
+        # shard leaves the durations file alone: it knows only its own share of the tests.)
         record_startup(plan.durations, first_test_at[0] - started)
     results = collect_results(plan.run_dir, live)
     reason = killed[0] if killed else None
