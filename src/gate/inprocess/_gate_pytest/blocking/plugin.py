@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sys
 import threading
 import traceback
 import weakref
@@ -146,6 +147,7 @@ class BlockingPlugin:
         self._unwatched: list[dict[str, object]] = []
         self._emitted: set[tuple[object, ...]] = set()
         self._errors: list[str] = []
+        self._modules_seen = 0  # len(sys.modules) when the lazy patches were last refreshed
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -193,8 +195,12 @@ class BlockingPlugin:
         yield from self._phase(item, "teardown")
 
     def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, None]:
-        self._calls.refresh()
-        self._foreign.refresh()
+        # Modules to patch once imported (psycopg, trio...) can only have come with new
+        # entries in sys.modules: one length check per phase instead of walking the lists.
+        if len(sys.modules) != self._modules_seen:
+            self._modules_seen = len(sys.modules)
+            self._calls.refresh()
+            self._foreign.refresh()
         self._current = (item.nodeid, phase)
         self._tasks_in_phase = 0
         outcome = yield
@@ -306,6 +312,10 @@ class BlockingPlugin:
         return None  # before the first test (collection): no test to charge
 
     def _flush(self) -> None:
+        # Nothing pending is the common case, read without the lock: a finding added
+        # meanwhile waits for the next flush, charged to its own phase all the same.
+        if not self._pending and not self._unwatched:
+            return
         with self._pending_lock:
             pending, self._pending = self._pending, []
         merged: dict[tuple[str, str, str, int], Finding] = {}
