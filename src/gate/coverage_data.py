@@ -32,7 +32,7 @@ def _version(text: str | None) -> tuple[int, ...]:
 
 
 def measurement_core(python: str, coverage: str | None, branch: bool, greenlet: bool) -> str | None:
-    """"sysmon" where coverage.py's sys.monitoring core measures what gate asks for, else None.
+    """ "sysmon" where coverage.py's sys.monitoring core measures what gate asks for, else None.
 
     sys.monitoring (Python 3.12+) costs nothing for code that is not measured, where the
     default tracer is called for every function call of the whole test process. coverage.py
