@@ -10,7 +10,7 @@ pytest`, alternating the three modes for N rounds (the order rotates every round
            testing): routing, validation, dependencies, concurrent requests.
 
     off    gate's in-process plugin loaded, blocking detector off
-    on     gate's in-process plugin loaded, blocking detector on (GATE_BLOCKING)
+    on     gate's in-process plugin loaded, blocking detector on
     debug  no detector; pytest-asyncio's --asyncio-debug (asyncio debug mode) instead
 
 --coverage measures coverage in every mode, as `gate run` does when coverage.source is set.
@@ -226,21 +226,29 @@ def run_once(folder: Path, mode: str, run_dir: Path, coverage: bool) -> tuple[fl
     """Wall time and CPU time (user + system) of one pytest run."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("PYTHONPATH")]))
-    env["GATE_RUN_DIR"] = str(run_dir)
-    for name in ("GATE_BLOCKING", "GATE_TIMEOUT", "GATE_COVERAGE_RC", "PYTHONASYNCIODEBUG"):
-        env.pop(name, None)
+    env.pop("PYTHONASYNCIODEBUG", None)
+    rcfile = None
     if coverage:
         rcfile = run_dir / "coveragerc"
         rcfile.write_text(f"[run]\nbranch = True\nparallel = True\nsource = {folder}\n")
         (run_dir / "coverage").mkdir()
-        env["GATE_COVERAGE_RC"] = str(rcfile)
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_gate_pytest"]
+    blocking = None
     if mode == "on":
-        env["GATE_BLOCKING"] = json.dumps(
-            {"mode": "warn", "slow_ms": 100, "allow": [], "root": str(folder)}
-        )
+        blocking = {"mode": "warn", "slow_ms": 100, "allow": [], "root": str(folder)}
     elif mode == "debug":
         args.append("--asyncio-debug")
+    settings = {  # the plugin's settings file, as gate.testrun.write_plugin_settings writes it
+        "version": 1,
+        "run_dir": str(run_dir),
+        "timeout_s": 0,
+        "coverage_rc": None if rcfile is None else str(rcfile),
+        "blocking": blocking,
+        "shard": None,
+        "worker_env": {},
+    }
+    (run_dir / "plugin-settings.json").write_text(json.dumps(settings))
+    env["GATE_PLUGIN_SETTINGS"] = str(run_dir / "plugin-settings.json")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True, check=False)

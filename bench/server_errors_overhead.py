@@ -8,7 +8,7 @@ alternating the modes for N rounds (the order rotates every round):
               ASGITransport: the per-request cost of the app wrapper on top
 
     off       gate's in-process plugin loaded, server errors off
-    on        the same with GATE_SERVER_ERRORS (mode fail)
+    on        the same with server errors on in the plugin's settings
 
 CPU time (user + system of the pytest process) is printed beside wall time: on a shared machine
 it is the steadier of the two. Last, in this process, the app wrapper alone: a bare ASGI app
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import statistics
@@ -33,7 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-PLUGIN_PATH = Path(__file__).resolve().parents[1] / "src" / "gate" / "inprocess"
+from gate.inprocess import PLUGIN_PATH, PLUGIN_SETTINGS_ENV
+from gate.interpreter import Interpreter
+from gate.testrun import TestPlan, write_plugin_settings
+
 MODES = ("off", "on")
 TESTS = 2000
 FILES = 20
@@ -86,9 +88,20 @@ def run(suite: Path, mode: str) -> tuple[float, float]:
     run_dir = Path(tempfile.mkdtemp(prefix="gate-bench-run-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
     env["PYTHONPATH"] = str(PLUGIN_PATH)
-    env["GATE_RUN_DIR"] = str(run_dir)
-    if mode == "on":
-        env["GATE_SERVER_ERRORS"] = json.dumps({"mode": "fail", "root": str(suite)})
+    plan = TestPlan(
+        root=suite,
+        interpreter=Interpreter(Path(sys.executable), "", {}),
+        paths=[],
+        args=[],
+        extra_args=[],
+        workers=1,
+        timeout_s=0.0,
+        run_dir=run_dir,
+        rcfile=None,
+        blocking=None,
+        server_errors=suite if mode == "on" else None,
+    )
+    env[PLUGIN_SETTINGS_ENV] = str(write_plugin_settings(plan))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(

@@ -80,7 +80,8 @@ def test_two_shards_merge_to_a_coverage_floor_that_neither_meets_alone(
     for folder in (shards / "1-of-2", shards / "2-of-2"):
         report = read(folder / "report.json")
         assert report["coverage"]["percent"] < 100  # a floor judged here would fail
-        assert [c["name"] for c in report["checks"]] == ["tests"]
+        # A shard judges its own tests and server errors; floors wait for `gate merge`.
+        assert [c["name"] for c in report["checks"]] == ["tests", "server_errors"]
         assert read(folder / "shard.json")["verdict"] == "pass"
 
     merged = gate("merge", ".gate/shards", cwd=split.root)
@@ -97,6 +98,7 @@ def test_two_shards_merge_to_a_coverage_floor_that_neither_meets_alone(
     assert {c["name"]: c["passed"] for c in report["checks"]} == {
         "tests": True,
         "coverage.fail_under": True,
+        "server_errors": True,
     }
     assert "merged 1/2 (.gate/shards/1-of-2), 2/2 (.gate/shards/2-of-2)" in report["notes"]
     assert ran(split.root / ".gate") == [

@@ -29,6 +29,30 @@ def read_durations(path: Path | None) -> dict[str, float]:
     }
 
 
+def read_startup(path: Path | None) -> float | None:
+    """Seconds from starting the test process to its first test, as last recorded."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    value = data.get("startup_s") if isinstance(data, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def record_startup(path: Path, seconds: float) -> None:
+    """Note a one-process run's start-up (what `workers: auto` weighs), keeping the tests."""
+    write_report(path, _render(read_durations(path), round(seconds, 3)))
+
+
+def _render(tests: dict[str, float], startup_s: float | None) -> str:
+    data: dict[str, object] = {"schema": SCHEMA, "tests": tests}
+    if startup_s is not None:
+        data["startup_s"] = startup_s
+    return json.dumps(data, indent=1) + "\n"
+
+
 def updated_durations(previous: dict[str, float], results: TestResults) -> dict[str, float]:
     """The previous record with this run's tests replaced: a run of a few tests keeps the rest."""
     durations = dict(previous)
@@ -40,4 +64,4 @@ def updated_durations(previous: dict[str, float], results: TestResults) -> dict[
 
 def write_durations(path: Path, results: TestResults) -> None:
     durations = updated_durations(read_durations(path), results)
-    write_report(path, json.dumps({"schema": SCHEMA, "tests": durations}, indent=1) + "\n")
+    write_report(path, _render(durations, read_startup(path)))

@@ -1,4 +1,5 @@
-"""The exceptions gate raises on purpose; the cli package turns each into an exit code and one paragraph."""
+"""The exceptions gate raises on purpose; the cli package turns each into an exit code and one
+paragraph."""
 
 from __future__ import annotations
 

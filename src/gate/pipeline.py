@@ -8,7 +8,6 @@ the same way, and hands the outcome to the judge, which `gate merge` shares.
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import shutil
 import tempfile
@@ -129,7 +128,9 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     if not migrated:
         return
     with timed(outcome.step("provision")) as step:
-        provisioned.create_run_databases(worker_count(workers(configured, options)))
+        provisioned.create_run_databases(
+            worker_count(workers(configured, options), config.tests.durations)
+        )
         step.detail = provisioned.detail
         if configured.request.keep and provisioned.address is not None:
             _announce_kept(run, provisioned.address, server_started=provisioned.server_started)
@@ -141,10 +142,15 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     env = bin_dir_first(
         configured.interpreter.path, {**options.environ, **config.env, **provisioned.env}
     )
-    if provisioned.worker_env:
-        env["GATE_WORKER_ENV"] = json.dumps(provisioned.worker_env)
     tested = run_test_step(
-        configured, options, outcome, run.console, env=env, run_dir=run_dir, hide=run.hide
+        configured,
+        options,
+        outcome,
+        run.console,
+        env=env,
+        worker_env=provisioned.worker_env,
+        run_dir=run_dir,
+        hide=run.hide,
     )
     run.coverage_xml_text = tested.coverage_xml_text
     linted = lint.linted if lint is not None else None

@@ -8,7 +8,6 @@ cache), then the run's databases cloned from it, one per xdist worker (create_ru
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from gate.database.cluster_cache import (
 from gate.database.ephemeral import EphemeralServer, ephemeral_server
 from gate.database.run_as import remove_binaries_copies
 from gate.database.server import drop_database, server_version, throwaway_database
+from gate.durations import read_durations, read_startup
 from gate.ledger import Ledger
 from gate.template_cache import (
     KeyScope,
@@ -32,6 +32,7 @@ from gate.template_cache import (
     migrated_template,
     template_key,
 )
+from gate.workers import available_cpus, choose_workers, free_cpus
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,13 @@ def worker_database_name(run_id: str, worker: str) -> str:
     return f"gate_{run_id}_{worker}"
 
 
-def worker_count(workers: int | str) -> int:
-    """tests.workers as a number: auto is os.cpu_count(), as gate passes `-n` concretely."""
+def worker_count(workers: int | str, durations: Path | None = None) -> int:
+    """tests.workers as a number, as gate passes `-n` concretely: auto is the count predicted
+    to finish first from the durations recorded in tests.durations (gate.workers)."""
     if workers == "auto":
-        return max(1, os.cpu_count() or 1)
+        tests = read_durations(durations)
+        cpus = available_cpus()
+        return choose_workers(tests, read_startup(durations), cpus, free_cpus(cpus))
     return max(1, int(workers))
 
 

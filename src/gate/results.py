@@ -102,6 +102,15 @@ class ResultsBuilder:
 
     def __init__(self) -> None:
         self.results = TestResults()
+        self.starts = 0  # `start` events seen
+        self._last_started: TestCase | None = None
+
+    @property
+    def current(self) -> TestCase | None:
+        """The test running now in a one-process run (the last one started, if unfinished):
+        found without walking every case, as gate's watchdog asks ten times a second."""
+        case = self._last_started
+        return case if case is not None and case.outcome == "running" else None
 
     def feed_lines(self, lines: Iterable[str]) -> None:
         for raw in lines:
@@ -125,8 +134,13 @@ class ResultsBuilder:
         elif kind == "collect_error":
             results.collect_errors.append((event["nodeid"], str(event.get("longrepr", ""))))
         elif kind == "start":
-            results.cases.setdefault(event["nodeid"], TestCase(event["nodeid"]))
-        elif kind == "report":
+            self.starts += 1
+            self._last_started = results.cases.setdefault(
+                event["nodeid"], TestCase(event["nodeid"])
+            )
+        elif kind == "test":
+            self._test(event)
+        elif kind == "report":  # one phase per event: shard data saved by an earlier gate
             self._report(event)
         elif kind == "timed_out":
             results.timed_out.setdefault(event["nodeid"], "stopped by the per-test timeout")
@@ -147,6 +161,11 @@ class ResultsBuilder:
         elif kind == "session_finish" and event.get("worker", "main") == "main":
             results.finished = True
             results.exitstatus = event.get("exitstatus")
+
+    def _test(self, event: dict[str, Any]) -> None:
+        shared = {key: event.get(key) for key in ("nodeid", "file", "line", "worker")}
+        for phase in event.get("phases") or ():
+            self._report({**phase, **shared})
 
     def _report(self, event: dict[str, Any]) -> None:
         nodeid = event["nodeid"]

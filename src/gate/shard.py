@@ -48,14 +48,6 @@ def parse_shard(text: str) -> Shard:
     return Shard(int(match[1]), int(match[2]))
 
 
-def shard_env(shard: Shard, durations: Path | None) -> dict[str, str]:
-    """What the in-process plugin reads to keep this shard's tests."""
-    env = {"GATE_SHARD": shard.label}
-    if durations is not None and durations.is_file():
-        env["GATE_SHARD_DURATIONS"] = str(durations)
-    return env
-
-
 def save_run_data(run_dir: Path, folder: Path, hide: Callable[[str], str]) -> None:
     """Copy the raw coverage data and event files out of the run folder before teardown;
     every text in the events passes through `hide` (a test may quote a password)."""

@@ -11,7 +11,13 @@ from pathlib import Path
 from rich.console import Console
 
 from gate.configure import Configured
-from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_report, write_rcfile
+from gate.coverage_data import (
+    CoverageResult,
+    CoverageSettings,
+    combine_and_report,
+    measurement_core,
+    write_rcfile,
+)
 from gate.errors import InfraError, UsageError
 from gate.greenlet_use import uses_greenlets
 from gate.locate import locate_failures
@@ -19,8 +25,8 @@ from gate.outcome import RunOutcome, timed
 from gate.reporters.live import LiveProgress
 from gate.results import TestResults, redacted
 from gate.run_options import RunOptions
-from gate.shard import Shard, save_run_data, shard_env, shard_summary
-from gate.testrun import TestPlan, run_tests
+from gate.shard import Shard, save_run_data, shard_summary
+from gate.testrun import BlockingPlan, TestPlan, run_tests
 
 PYTEST_COULD_NOT_START = (2, 3, 4)  # interrupted, internal error, usage error
 
@@ -52,6 +58,12 @@ def coverage_settings(configured: Configured, outcome: RunOutcome) -> CoverageSe
         omit=list(coverage.omit),
         branch=coverage.branch,
         greenlet=greenlet,
+        core=measurement_core(
+            configured.interpreter.python_version,
+            configured.interpreter.packages.get("coverage"),
+            coverage.branch,
+            greenlet,
+        ),
     )
 
 
@@ -81,6 +93,7 @@ def run_test_step(
     console: Console,
     *,
     env: Mapping[str, str],
+    worker_env: Mapping[str, Mapping[str, str]],
     run_dir: Path,
     hide: Callable[[str], str],
 ) -> Tested:
@@ -93,12 +106,9 @@ def run_test_step(
         write_rcfile(rcfile, settings, config.root)
     blocking = None
     if config.blocking.mode != "off":
-        blocking = {
-            "mode": config.blocking.mode,
-            "slow_ms": config.blocking.slow_ms,
-            "allow": list(config.blocking.allow),
-            "root": str(config.root),
-        }
+        blocking = BlockingPlan(
+            config.blocking.mode, config.blocking.slow_ms, config.blocking.allow, config.root
+        )
     plan = TestPlan(
         root=config.root,
         interpreter=configured.interpreter,
@@ -110,13 +120,12 @@ def run_test_step(
         run_dir=run_dir / "tests",
         rcfile=rcfile,
         blocking=blocking,
-        server_errors=None
-        if config.server_errors.mode == "off"
-        else {"mode": config.server_errors.mode, "root": str(config.root)},
+        server_errors=None if config.server_errors.mode == "off" else config.root,
+        shard=options.shard,
+        durations=config.tests.durations,
+        worker_env=worker_env,
     )
     shard = options.shard
-    if shard is not None:
-        env = {**env, **shard_env(shard, config.tests.durations)}
     with timed(step), LiveProgress(console, options.live) as live:
         tested = run_tests(plan, env, on_progress=live.update)
         outcome.notes += tested.notes

@@ -11,13 +11,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate import proc
-from gate.inprocess import HARD_STOP_GRACE_S, PLUGIN_NAME, PLUGIN_PATH
+from gate.durations import record_startup
+from gate.inprocess import (
+    HARD_STOP_GRACE_S,
+    PLUGIN_NAME,
+    PLUGIN_PATH,
+    PLUGIN_SETTINGS_ENV,
+    PLUGIN_SETTINGS_VERSION,
+)
 from gate.interpreter import Interpreter
 from gate.provision import worker_count
 from gate.results import ResultsBuilder, TestResults, mark_stopped
+from gate.shard import Shard
 
 #: Past the in-process hard stop, gate itself kills a test process that has gone silent.
 WATCHDOG_GRACE_S = HARD_STOP_GRACE_S + 10.0
+
+
+@dataclass(frozen=True)
+class BlockingPlan:
+    """What the blocking detector needs: the blocking section, resolved."""
+
+    mode: str  # fail | warn
+    slow_ms: float
+    allow: Sequence[str]
+    root: Path
 
 
 @dataclass(frozen=True)
@@ -35,8 +53,11 @@ class TestPlan:
     timeout_s: float
     run_dir: Path
     rcfile: Path | None
-    blocking: Mapping[str, object] | None
-    server_errors: Mapping[str, object] | None = None
+    blocking: BlockingPlan | None  # None: blocking.mode off
+    server_errors: Path | None = None  # the root server errors are blamed under; None: off
+    shard: Shard | None = None
+    durations: Path | None = None  # tests.durations, to split shards by
+    worker_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per xdist worker
 
 
 @dataclass
@@ -61,8 +82,14 @@ def build_argv(plan: TestPlan) -> list[str]:
     if plan.interpreter.has("xdist"):
         # Overrides any -n in the project's addopts, so tests.workers alone decides.
         # A concrete number: each worker's database was made for its id (gw0, gw1, ...).
-        argv += ["-n", "0" if plan.workers == 1 else str(worker_count(plan.workers))]
+        argv += ["-n", str(xdist_workers(plan))]
     return argv
+
+
+def xdist_workers(plan: TestPlan) -> int:
+    """pytest-xdist's -n: 0 (no workers) when one process runs the tests."""
+    count = worker_count(plan.workers, plan.durations)
+    return 0 if count == 1 else count
 
 
 def build_env(plan: TestPlan, base_env: Mapping[str, str]) -> dict[str, str]:
@@ -71,16 +98,52 @@ def build_env(plan: TestPlan, base_env: Mapping[str, str]) -> dict[str, str]:
     if env.get("PYTHONPATH"):
         pythonpath.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)
-    env["GATE_RUN_DIR"] = str(plan.run_dir)
-    env["GATE_TIMEOUT"] = str(plan.timeout_s)
-    if plan.rcfile is not None:
-        env["GATE_COVERAGE_RC"] = str(plan.rcfile)
-    if plan.blocking is not None:
-        env["GATE_BLOCKING"] = json.dumps(plan.blocking)
-    if plan.server_errors is not None:
-        env["GATE_SERVER_ERRORS"] = json.dumps(plan.server_errors)
+    env[PLUGIN_SETTINGS_ENV] = str(plan.run_dir / PLUGIN_SETTINGS_FILE)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+PLUGIN_SETTINGS_FILE = "plugin-settings.json"
+
+
+def plugin_settings(plan: TestPlan) -> dict[str, object]:
+    """Everything the in-process plugin is told, every field always written (the plugin's
+    settings.py describes the format and states no defaults of its own)."""
+    blocking = plan.blocking
+    durations = plan.durations if plan.durations is not None and plan.durations.is_file() else None
+    return {
+        "version": PLUGIN_SETTINGS_VERSION,
+        "run_dir": str(plan.run_dir),
+        "timeout_s": plan.timeout_s,
+        "coverage_rc": None if plan.rcfile is None else str(plan.rcfile),
+        "blocking": None
+        if blocking is None
+        else {
+            "mode": blocking.mode,
+            "slow_ms": blocking.slow_ms,
+            "allow": list(blocking.allow),
+            "root": str(blocking.root),
+        },
+        "shard": None
+        if plan.shard is None
+        else {
+            "index": plan.shard.index,
+            "total": plan.shard.total,
+            "durations": None if durations is None else str(durations),
+        },
+        "server_errors": None if plan.server_errors is None else {"root": str(plan.server_errors)},
+        "worker_env": {worker: dict(env) for worker, env in plan.worker_env.items()},
+    }
+
+
+def write_plugin_settings(plan: TestPlan) -> Path:
+    """The one writer of the plugin's settings. Private to the run: it may hold each worker's
+    database password."""
+    path = plan.run_dir / PLUGIN_SETTINGS_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(plugin_settings(plan), handle)
+    return path
 
 
 class _Follower:
@@ -113,6 +176,7 @@ def run_tests(
 ) -> TestOutcome:
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     (plan.run_dir / "coverage").mkdir(exist_ok=True)
+    write_plugin_settings(plan)
     argv = build_argv(plan)
     env = build_env(plan, base_env)
     live = ResultsBuilder()
@@ -124,27 +188,38 @@ def run_tests(
     watched_since = started
     killed: list[str] = []
 
+    first_test_at: list[float] = []
+
     def tick() -> bool:
         nonlocal watched, watched_since
         follower.poll()
-        results = live.results
+        if not first_test_at and live.starts:
+            first_test_at.append(time.monotonic())
         if on_progress is not None:
-            on_progress(results, time.monotonic() - started)
+            on_progress(live.results, time.monotonic() - started)
         if plan.timeout_s <= 0 or plan.workers != 1:
             return False  # with workers, xdist replaces a worker that its hard stop ended
-        running = results.running
-        key = (results.done, running[0].nodeid) if running else None
+        running = live.current
+        key = (live.starts, running.nodeid) if running is not None else None
         if key != watched:
             watched, watched_since = key, time.monotonic()
-        if key is not None and time.monotonic() - watched_since > plan.timeout_s + WATCHDOG_GRACE_S:
-            killed.append(f"gate stopped the test process: {running[0].nodeid} hung")
+        if (
+            running is not None
+            and time.monotonic() - watched_since > plan.timeout_s + WATCHDOG_GRACE_S
+        ):
+            killed.append(f"gate stopped the test process: {running.nodeid} hung")
             return True
         return False
 
     completed = proc.run(
         argv, cwd=plan.root, env=env, output_file=plan.run_dir / "pytest.log", on_tick=tick
     )
-    results = collect_results(plan.run_dir)
+    follower.poll()  # the rest of the main file; the live builder has read all before it
+    if first_test_at and plan.durations and plan.shard is None and xdist_workers(plan) == 0:
+        # What each xdist worker would pay again: `workers: auto` weighs it next time. (A
+        # shard leaves the durations file alone: it knows only its own share of the tests.)
+        record_startup(plan.durations, first_test_at[0] - started)
+    results = collect_results(plan.run_dir, live)
     reason = killed[0] if killed else None
     if results.running:
         hard_stop = _hard_stop_text(plan.run_dir)
@@ -198,7 +273,7 @@ def override_notes(
         )
     workers = _option_value(project_args, "-n") or _option_value(project_args, "--numprocesses")
     if plan.interpreter.has("xdist") and workers:
-        passed = "0" if plan.workers == 1 else str(worker_count(plan.workers))
+        passed = str(xdist_workers(plan))
         notes.append(
             f"{source} ask for -n {workers}; gate passed "
             f"-n {passed}, so tests.workers ({plan.workers}) decides how many workers run"
@@ -248,9 +323,12 @@ def _hard_stop_text(run_dir: Path) -> str:
     return "\n\n".join(texts)[-8000:]
 
 
-def collect_results(run_dir: Path) -> TestResults:
-    builder = ResultsBuilder()
+def collect_results(run_dir: Path, live: ResultsBuilder | None = None) -> TestResults:
+    """All the events of a run; `live` has already read the whole main file (the follower),
+    so it is not read twice."""
+    builder = live or ResultsBuilder()
     # The main file holds the reports; worker files hold blocking findings and timers.
     for path in sorted(run_dir.glob("events-*.jsonl"), key=lambda p: p.name != "events-main.jsonl"):
-        builder.feed_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        if live is None or path.name != "events-main.jsonl":
+            builder.feed_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
     return builder.results

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH
+from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH, PLUGIN_SETTINGS_ENV
+from gate.interpreter import Interpreter
+from gate.testrun import BlockingPlan, TestPlan, write_plugin_settings
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -144,7 +146,7 @@ def run_detector(
     """Lay out a corpus project (corpus file -> test file name), run it under gate's plugin.
 
     The one place that knows how the detector is wired: gate's `-p _gate_pytest` plugin,
-    configured by GATE_BLOCKING, writing events to GATE_RUN_DIR.
+    configured by the settings file gate writes, writing events to the run folder.
     """
     for source, target in {**SUPPORT_FILES, **tests}.items():
         path = pytester.path / target
@@ -161,24 +163,25 @@ def run_detector(
     (run_dir / "coverage").mkdir()
     coverage_rc = run_dir / "coveragerc"
     coverage_rc.write_text("[run]\nbranch = true\nsource = .\n")
-    settings = {
-        "mode": "fail",
-        "slow_ms": slow_ms,
-        "allow": list(allow),
-        "root": str(pytester.path),
-    }
+    plan = TestPlan(
+        root=pytester.path,
+        interpreter=Interpreter(Path(TARGET_PYTHON), "", {}),
+        paths=[],
+        args=[],
+        extra_args=[],
+        workers=1,
+        timeout_s=0.0,
+        run_dir=run_dir,
+        # gate measures coverage in the same process, as `gate run` does
+        rcfile=coverage_rc if coverage else None,
+        blocking=BlockingPlan("fail", slow_ms, tuple(allow), pytester.path),
+    )
     with pytest.MonkeyPatch.context() as env:
         env.setenv(
             "PYTHONPATH",
             os.pathsep.join(filter(None, [str(PLUGIN_PATH), os.environ.get("PYTHONPATH")])),
         )
-        env.setenv("GATE_RUN_DIR", str(run_dir))
-        env.setenv("GATE_BLOCKING", json.dumps(settings))
-        if coverage:  # gate measures coverage in the same process, as `gate run` does
-            env.setenv("GATE_COVERAGE_RC", str(coverage_rc))
-        else:
-            env.delenv("GATE_COVERAGE_RC", raising=False)
-        env.delenv("GATE_TIMEOUT", raising=False)
+        env.setenv(PLUGIN_SETTINGS_ENV, str(write_plugin_settings(plan)))
         for name, value in (extra_env or {}).items():
             env.setenv(name, value)
         for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from gate.inprocess._gate_pytest.allowlist import DEFAULT_ALLOW
-from gate.inprocess._gate_pytest.blocking import Finding
-from gate.inprocess._gate_pytest.blocking_frames import (
+from gate.inprocess._gate_pytest.blocking.allowlist import DEFAULT_ALLOW
+from gate.inprocess._gate_pytest.blocking.frames import (
     AllowList,
     FrameInfo,
     ProjectPaths,
     is_import_time,
 )
-from gate.inprocess._gate_pytest.blocking_patch import Patches
+from gate.inprocess._gate_pytest.blocking.patch import Patches
+from gate.inprocess._gate_pytest.blocking.plugin import Finding
 
 ROOT = "/proj"
 STDLIB = sysconfig.get_paths()["stdlib"]

@@ -14,7 +14,7 @@ from conftest import DetectorRun
 
 from gate.blocking_triage import FAILING, classify
 from gate.findings import BlockingFinding
-from gate.inprocess._gate_pytest import blocking_sched
+from gate.inprocess._gate_pytest.blocking import sched as blocking_sched
 
 Detector = Callable[..., DetectorRun]
 SLOW_MS = 100.0
@@ -143,7 +143,7 @@ def test_a_forked_child_reads_its_own_thread() -> None:
     # file its parent opened (for the parent's thread) must not be read.
     script = """
 import os, threading
-from gate.inprocess._gate_pytest import blocking_sched as s
+from gate.inprocess._gate_pytest.blocking import sched as s
 parent = s._thread_file(threading.get_native_id())
 assert parent is not None and s.run_queue_ns() is not None
 pid = os.fork()

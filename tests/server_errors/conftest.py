@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH
+from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH, PLUGIN_SETTINGS_ENV
+from gate.interpreter import Interpreter
+from gate.testrun import TestPlan, write_plugin_settings
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -79,8 +81,8 @@ def run_recorder(
     mode: str = "fail",
     args: Sequence[str] = (),
 ) -> RecorderRun:
-    """Lay out the corpus project and run it under gate's plugin with GATE_SERVER_ERRORS set:
-    the wiring `gate run` uses, without a database or a report."""
+    """Lay out the corpus project and run it under gate's plugin with server errors on in its
+    settings: the wiring `gate run` uses, without a database or a report."""
     for source, target in files.items():
         (project / target).write_text((CORPUS / source).read_text())
     (project / "pytest.ini").write_text(
@@ -97,8 +99,20 @@ def run_recorder(
         if not name.startswith(("GATE_", "PYTEST_XDIST_", "COV_CORE_"))  # this suite's own
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("PYTHONPATH")]))
-    env["GATE_RUN_DIR"] = str(run_dir)
-    env["GATE_SERVER_ERRORS"] = json.dumps({"mode": mode, "root": str(project)})
+    plan = TestPlan(
+        root=project,
+        interpreter=Interpreter(Path(sys.executable), "", {}),
+        paths=[],
+        args=[],
+        extra_args=[],
+        workers=1,
+        timeout_s=0.0,
+        run_dir=run_dir,
+        rcfile=None,
+        blocking=None,
+        server_errors=None if mode == "off" else project,
+    )
+    env[PLUGIN_SETTINGS_ENV] = str(write_plugin_settings(plan))
     command = [sys.executable, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider", *args]
     done = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=180, check=False

@@ -12,3 +12,9 @@ PLUGIN_NAME = "_gate_pytest"
 #: timeout.py holds the same number: gate itself must not import the plugin, which needs
 #: pytest, and gate installed as a tool has none.
 HARD_STOP_GRACE_S = 3.0
+
+#: The plugin reads its settings from the JSON file named in this variable (written by
+#: gate.testrun.write_plugin_settings; the format is in the plugin's settings.py, which
+#: holds the same two values).
+PLUGIN_SETTINGS_ENV = "GATE_PLUGIN_SETTINGS"
+PLUGIN_SETTINGS_VERSION = 1

@@ -38,7 +38,7 @@ from typing import Callable
 
 import pytest
 
-from .blocking_frames import FrameInfo, ProjectPaths
+from .blocking.frames import FrameInfo, ProjectPaths
 
 Emit = Callable[[dict[str, object]], None]
 

@@ -11,7 +11,7 @@ import threading
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
-from .blocking_patch import Patches
+from .blocking.patch import Patches
 from .server_errors import Hook, Request, ServerErrorPlugin
 
 # The request an app in this thread or task is answering. A request made while another one is

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import faulthandler
-import os
 import signal
 import threading
 import time
@@ -15,6 +14,8 @@ import pytest
 # A hang inside C code holding the GIL never returns to the interpreter, so the soft stop
 # cannot fire; faulthandler's watchdog is a C thread that dumps every stack and exits anyway.
 HARD_STOP_GRACE_S = 3.0  # gate.inprocess.HARD_STOP_GRACE_S: the same number, seen from gate
+# How much later than per-test arming the hard stop may fire (see TimeoutPlugin).
+REARM_AFTER_S = 1.0
 
 
 class TestTimeout(Exception):
@@ -24,7 +25,17 @@ class TestTimeout(Exception):
 
 
 class TimeoutPlugin:
-    """Stops a test that runs longer than ``seconds``; the gate fails naming it."""
+    """Stops a test that runs longer than ``seconds``; the gate fails naming it.
+
+    The soft stop (SIGALRM) is set per test: one system call. The hard stop is not:
+    faulthandler starts and joins a C thread each time it is armed or cancelled (~1-2 ms,
+    more than the rest of a trivial test costs). So it is armed for ``seconds + grace +
+    REARM_AFTER_S`` and armed again only by a test that starts more than REARM_AFTER_S
+    after that: every test still gets at least ``seconds + grace`` before the hard stop, and
+    a test hung in C is ended at most REARM_AFTER_S later than when armed per test. A
+    keeper thread cancels it while no test runs (an xdist worker waiting for more tests),
+    so only a test is ever hard-stopped.
+    """
 
     def __init__(
         self, seconds: float, stack_file: str, emit: Callable[[dict[str, Any]], None]
@@ -37,19 +48,38 @@ class TimeoutPlugin:
             threading.current_thread() is threading.main_thread()
         )
         self._previous_handler: Any = None
+        self._lock = threading.Lock()  # the hard stop's state: the test thread and the keeper
+        self._armed_at: float | None = None  # when the hard stop was armed; None: it is not
+        self._running = False
+        self._ended_at = 0.0
+        self._closed = threading.Event()
+        self._keeper = threading.Thread(target=self._keep, name="gate-hard-stop", daemon=True)
+        self._keeper.start()
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
         __tracebackhide__ = True  # blame the test's line, not this handler
         raise TestTimeout(f"gate: test exceeded tests.timeout ({self.seconds:g}s) and was stopped")
 
-    def _arm(self, nodeid: str) -> None:
+    def _arm_hard_stop(self, now: float) -> None:
         if self._stack_file is None:
             self._stack_file = open(self._stack_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._stack_file.write(f"\n=== gate: hard stop while running {nodeid} ===\n")
+        # Which test hung is in the events (the one started and never finished).
+        self._stack_file.write("\n=== gate: hard stop: a test ran past tests.timeout ===\n")
         self._stack_file.flush()
         faulthandler.dump_traceback_later(
-            self.seconds + HARD_STOP_GRACE_S, exit=True, file=self._stack_file
+            self.seconds + HARD_STOP_GRACE_S + REARM_AFTER_S, exit=True, file=self._stack_file
         )
+        self._armed_at = now
+
+    def _keep(self) -> None:
+        while not self._closed.wait(REARM_AFTER_S):
+            with self._lock:
+                idle = not self._running and time.monotonic() - self._ended_at > REARM_AFTER_S
+                if idle and self._armed_at is not None:
+                    faulthandler.cancel_dump_traceback_later()
+                    self._armed_at = None
+
+    def _arm_soft_stop(self) -> None:
         if self._can_alarm:
             current = signal.getsignal(signal.SIGALRM)
             # Another plugin (pytest-timeout's signal method) owns SIGALRM: leave it alone
@@ -59,8 +89,7 @@ class TimeoutPlugin:
                 signal.signal(signal.SIGALRM, self._on_alarm)
                 signal.setitimer(signal.ITIMER_REAL, self.seconds)
 
-    def _disarm(self) -> None:
-        faulthandler.cancel_dump_traceback_later()
+    def _disarm_soft_stop(self) -> None:
         if self._previous_handler is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._previous_handler)
@@ -69,17 +98,26 @@ class TimeoutPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
         started = time.monotonic()
-        self._emit({"event": "timer", "nodeid": item.nodeid, "pid": os.getpid()})
-        self._arm(item.nodeid)
+        with self._lock:
+            self._running = True
+            if self._armed_at is None or started - self._armed_at > REARM_AFTER_S:
+                self._arm_hard_stop(started)
+        self._arm_soft_stop()
         try:
             yield
         finally:
-            self._disarm()
-            if time.monotonic() - started >= self.seconds:
+            self._disarm_soft_stop()
+            ended = time.monotonic()
+            with self._lock:
+                self._running, self._ended_at = False, ended
+            if ended - started >= self.seconds:
                 self._emit({"event": "timed_out", "nodeid": item.nodeid, "seconds": self.seconds})
 
     def close(self) -> None:
-        faulthandler.cancel_dump_traceback_later()
+        self._closed.set()
+        with self._lock:
+            faulthandler.cancel_dump_traceback_later()
+            self._armed_at = None
         if self._stack_file is not None:
             self._stack_file.close()
             self._stack_file = None

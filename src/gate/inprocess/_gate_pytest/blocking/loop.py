@@ -9,10 +9,10 @@ from asyncio import base_events, events
 from time import perf_counter
 from typing import Any, Callable, Protocol
 
-from . import blocking_sched
-from .blocking_frames import FrameInfo, capture
-from .blocking_patch import Patches
-from .blocking_sched import Held
+from . import sched
+from .frames import FrameInfo, capture
+from .patch import Patches
+from .sched import Held
 
 # Enough samples to vote on the blocking line; a stall longer than this keeps the first ones.
 MAX_SAMPLES = 50
@@ -52,8 +52,8 @@ def _timed_run(
     _active: dict[object, float] = active,
     _overdue: dict[object, tuple[float, Samples]] = _samples,
     _run: Callable[[events.Handle], None] = _original_run,
-    _mark_due: list[float] = blocking_sched.mark_due,
-    _mark: Callable[[float], None] = blocking_sched.mark,
+    _mark_due: list[float] = sched.mark_due,
+    _mark: Callable[[float], None] = sched.mark,
 ) -> None:
     # Every asyncio loop callback, task steps included, runs through Handle._run: this is
     # the detector's whole per-callback cost, so it is kept lean (names bound as defaults
@@ -88,7 +88,7 @@ def _overdue_callback_ended(
     _samples.pop(loop, None)  # this callback's samples, or stale ones of an earlier callback
     if taken[0] == start and elapsed >= _slow_s and _recorder is not None:
         # Judged on what the loop thread did: time it waited for a CPU is not its block.
-        held = blocking_sched.callback_held(start, elapsed)
+        held = sched.callback_held(start, elapsed)
         if held.seconds >= _slow_s:
             _recorder.slow_callback(held, taken[1], getattr(handle, "_callback", None))
 
@@ -183,7 +183,7 @@ class LoopProbe:
         global _recorder, _slow_s, _sample_after
         # Sample from half the threshold on, so a stall just over it still has samples.
         _recorder, _slow_s, _sample_after = self._recorder, self._slow_s, self._slow_s / 2
-        blocking_sched.enable()
+        sched.enable()
         self._patches.replace(events.Handle, "_run", _timed_run)
         self._patches.replace(base_events.BaseEventLoop, "create_task", _tracked_create_task)
         if self._slow_s != float("inf"):
@@ -198,6 +198,6 @@ class LoopProbe:
             self._watchdog.halt()
             self._watchdog = None
         self._patches.undo()
-        blocking_sched.disable()
+        sched.disable()
         _recorder, _slow_s, _sample_after = None, float("inf"), float("inf")
         _samples.clear()

@@ -1,10 +1,11 @@
-"""The blocking-call detector: charges calls and stalls that block an asyncio loop to tests."""
+"""The detector's pytest side: phases, charging a finding to a test, emitting findings."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import os
+import sys
 import threading
 import traceback
 import weakref
@@ -16,13 +17,13 @@ from typing import Callable
 
 import pytest
 
-from . import blocking_calls, blocking_frames, blocking_loop, blocking_patch, blocking_sched
+from . import calls, frames, loop, patch, sched
 from .allowlist import default_allow
-from .blocking_calls import CallInterceptor
-from .blocking_foreign import ForeignLoopWatch
-from .blocking_frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
-from .blocking_loop import STOP_CODE, LoopProbe
-from .blocking_sched import Held
+from .calls import CallInterceptor
+from .foreign import ForeignLoopWatch
+from .frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
+from .loop import STOP_CODE, LoopProbe
+from .sched import Held
 
 Emit = Callable[[dict[str, object]], None]
 Phase = tuple[str, str]  # (test nodeid, "setup" | "call" | "teardown")
@@ -112,7 +113,7 @@ def _callback_frames(callback: object, task: object | None) -> list[FrameInfo]:
             code.co_name,
             "",
             code.co_name,
-            blocking_frames.is_async(code),
+            frames.is_async(code),
         )
     ]
 
@@ -122,11 +123,11 @@ def _callback_frames(callback: object, task: object | None) -> list[FrameInfo]:
 _OWN_FILES = frozenset(
     fn.__code__.co_filename
     for fn in (
-        blocking_calls._intercept,
-        blocking_loop._timed_run,
-        blocking_frames.capture,
-        blocking_patch.Patches.replace,
-        blocking_sched.mark,
+        calls._intercept,
+        loop._timed_run,
+        frames.capture,
+        patch.Patches.replace,
+        sched.mark,
         _current_task,
     )
 )
@@ -155,6 +156,7 @@ class BlockingPlugin:
         self._unwatched: list[dict[str, object]] = []
         self._emitted: set[tuple[object, ...]] = set()
         self._errors: list[str] = []
+        self._modules_seen = 0  # len(sys.modules) when the lazy patches were last refreshed
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -202,8 +204,12 @@ class BlockingPlugin:
         yield from self._phase(item, "teardown")
 
     def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, None]:
-        self._calls.refresh()
-        self._foreign.refresh()
+        # Modules to patch once imported (psycopg, trio...) can only have come with new
+        # entries in sys.modules: one length check per phase instead of walking the lists.
+        if len(sys.modules) != self._modules_seen:
+            self._modules_seen = len(sys.modules)
+            self._calls.refresh()
+            self._foreign.refresh()
         self._current = (item.nodeid, phase)
         self._tasks_in_phase = 0
         outcome = yield
@@ -315,6 +321,10 @@ class BlockingPlugin:
         return None  # before the first test (collection): no test to charge
 
     def _flush(self) -> None:
+        # Nothing pending is the common case, read without the lock: a finding added
+        # meanwhile waits for the next flush, charged to its own phase all the same.
+        if not self._pending and not self._unwatched:
+            return
         with self._pending_lock:
             pending, self._pending = self._pending, []
         merged: dict[tuple[str, str, str, int], Finding] = {}

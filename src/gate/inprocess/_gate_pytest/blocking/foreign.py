@@ -6,7 +6,7 @@ import functools
 import sys
 from typing import Any, Callable, Protocol
 
-from .blocking_patch import Patches
+from .patch import Patches
 
 
 class ForeignLoopRecorder(Protocol):

@@ -17,9 +17,9 @@ from time import perf_counter
 from types import FrameType
 from typing import Any, Callable, Optional, Protocol
 
-from .blocking_loop import active
-from .blocking_patch import Patches
-from .blocking_sched import Held, call_held, call_started
+from .loop import active
+from .patch import Patches
+from .sched import Held, call_held, call_started
 
 Check = Callable[[tuple[Any, ...], dict[str, Any]], bool]
 
