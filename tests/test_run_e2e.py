@@ -50,6 +50,7 @@ def test_passing_project_in_ephemeral_mode(gate: GateRunner, small_app: Project)
         "tests": True,
         "coverage.fail_under": True,
         "blocking": True,
+        "server_errors": True,
     }
     junit = (small_app.root / ".gate/junit.xml").read_text()
     assert 'tests="2"' in junit and 'name="test_database_is_reachable"' in junit

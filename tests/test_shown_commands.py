@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gate import proc
-from gate.shown_commands import shell_line, showing
+from gate.redact import redact
+from gate.shown_commands import hiding, shell_line, showing
 
 BEFORE = {"PATH": "/usr/bin:/bin", "HOME": "/home/u", "VIRTUAL_ENV": "/v"}
 
@@ -77,3 +78,21 @@ def test_proc_shows_what_it_runs_only_inside_showing(tmp_path: Path) -> None:
         ["bash", "-c", lines[0][2:]], capture_output=True, text=True, check=True
     )
     assert pasted.stdout == "hi there\n"
+
+
+def test_a_run_hides_every_secret_it_knows_whatever_the_variable_is_called(
+    tmp_path: Path,
+) -> None:
+    """`{password}` exported as PGPW: the name says nothing, the run's own secrets do."""
+    lines: list[str] = []
+    with (
+        showing(lines.append, {"PATH": "/usr/bin:/bin"}),
+        hiding(lambda text: redact(text, ["Hunter2Secret"])),
+    ):
+        proc.run(
+            ["true"],
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "PGPW": "Hunter2Secret"},
+            output_file=tmp_path / "out",
+        )
+    assert lines == [f"$ cd {tmp_path} && PGPW=*** true"]

@@ -32,6 +32,7 @@ from gate.provision import provision_database, worker_count
 from gate.redact import redact, url_secrets
 from gate.reports import plan_reports
 from gate.run_options import RunOptions, new_run_id
+from gate.shown_commands import hiding
 from gate.signals import interrupts_unwind, shielded
 from gate.test_step import run_test_step, workers
 
@@ -82,7 +83,11 @@ def run_gate(options: RunOptions, console: Console) -> RunOutcome:
         run.secrets += url_secrets(options.database_url)
     stack = contextlib.ExitStack()
     interrupted = "interrupted; everything this run created was removed"
-    with errors_recorded(outcome, run.hide, interrupted=interrupted), interrupts_unwind():
+    with (
+        errors_recorded(outcome, run.hide, interrupted=interrupted),
+        interrupts_unwind(),
+        hiding(run.hide),
+    ):
         try:
             _run_steps(run, stack)
         finally:

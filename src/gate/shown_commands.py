@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY", re.IGNORECASE)
 
 _shown: list[tuple[Callable[[str], None], Mapping[str, str]]] = []
+_hiders: list[Callable[[str], str]] = []
 
 
 @contextlib.contextmanager
@@ -38,6 +39,18 @@ def showing(show: Callable[[str], None], environ: Mapping[str, str]) -> Iterator
         _shown.remove(entry)
 
 
+@contextlib.contextmanager
+def hiding(hide: Callable[[str], str]) -> Iterator[None]:
+    """While inside, every shown line passes through hide: a run masks every secret it knows
+    (a password exported under any name, `{password}` in database.export), not only those
+    whose variable name says so."""
+    _hiders.append(hide)
+    try:
+        yield
+    finally:
+        _hiders.remove(hide)
+
+
 def shown_on(console: Console, *, wanted: bool) -> contextlib.AbstractContextManager[None]:
     """`gate run -v`: the commands go to the run's console, above the live progress line."""
     if not wanted:
@@ -48,7 +61,10 @@ def shown_on(console: Console, *, wanted: bool) -> contextlib.AbstractContextMan
 def announce(argv: Sequence[str], cwd: Path | None, env: Mapping[str, str] | None) -> None:
     """Called by proc.py as a command starts: show it where a run asked for that."""
     for show, environ in _shown:
-        show(shell_line(argv, cwd, env, environ))
+        line = shell_line(argv, cwd, env, environ)
+        for hide in _hiders:
+            line = hide(line)
+        show(line)
 
 
 def shell_line(

@@ -39,10 +39,13 @@ def _failed_output(console: Console, outcome: RunOutcome) -> None:
                 console.print(f"  {escape(line)}", highlight=False)
 
 
-def _cause(case: TestCase) -> tuple[str, str, str]:
-    """Failures alike in outcome, message and the end of their traceback share a cause."""
+def _cause(case: TestCase) -> tuple[str, str, str, str]:
+    """Failures alike in outcome, message, the end of their traceback and the project line
+    they point at share a cause; two tests that fail inside json.loads from different lines
+    of the project do not."""
     tail = case.longrepr.strip().splitlines()[-MAX_FAILURE_LINES:]
-    return (case.outcome, case.message, "\n".join(tail))
+    place = "" if case.location is None else f"{case.location.path}:{case.location.line}"
+    return (case.outcome, case.message, "\n".join(tail), place)
 
 
 def _failures(console: Console, outcome: RunOutcome, verbose: bool) -> None:
@@ -65,7 +68,7 @@ def _failures(console: Console, outcome: RunOutcome, verbose: bool) -> None:
     if not bad:
         return
     console.print(f"\n[bold]Failed tests[/] ({len(bad)})")
-    causes: dict[tuple[str, str, str], list[str]] = {}
+    causes: dict[tuple[str, str, str, str], list[str]] = {}
     for case in bad:
         causes.setdefault(_cause(case), []).append(case.nodeid)
     for case in bad:
