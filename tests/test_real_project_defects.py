@@ -19,7 +19,7 @@ from gate.outcome import RunOutcome
 from gate.preview import describe_run
 from gate.reporters.terminal import render_terminal
 from gate.results import TestCase, TestResults
-from gate.template_cache import KeyScope, template_key
+from gate.template_key import KeyScope, template_key
 from tests.conftest import GateRunner, Project
 
 

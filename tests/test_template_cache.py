@@ -17,15 +17,12 @@ from gate.database.server import create_database, drop_database
 from gate.ledger import Ledger
 from gate.provision import clean_caches
 from gate.template_cache import (
-    KeyScope,
     TemplateIndex,
     clean_template_cache,
-    command_files,
     migrated_template,
-    migration_files,
-    template_key,
     template_name,
 )
+from gate.template_key import KeyScope, command_files, migration_files, template_key
 
 
 def databases(server: ServerAddress, pattern: str) -> set[str]:

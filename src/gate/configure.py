@@ -21,7 +21,7 @@ from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.redact import url_secrets
 from gate.reporters.destinations import check_destinations
 from gate.run_options import RunOptions
-from gate.template_cache import KeyScope
+from gate.template_key import KeyScope
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.migration_capture import Statement
-from gate.template_cache import command_files, migration_files, project_files
+from gate.template_key import command_files, migration_files, project_files
 
 THE_COMMAND = "the migration command"
 

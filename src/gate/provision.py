@@ -25,13 +25,12 @@ from gate.database.server import drop_database, server_version, throwaway_databa
 from gate.durations import read_durations, read_startup
 from gate.ledger import Ledger
 from gate.template_cache import (
-    KeyScope,
     TemplateIndex,
     TemplateSlot,
     clean_template_cache,
     migrated_template,
-    template_key,
 )
+from gate.template_key import KeyScope, template_key
 from gate.workers import available_cpus, choose_workers, free_cpus
 
 
