@@ -8,15 +8,20 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import DetectorRun
 
 from gate.blocking_triage import FAILING, classify
 from gate.findings import BlockingFinding
 from gate.inprocess._gate_pytest.blocking import sched as blocking_sched
 
-Detector = Callable[..., DetectorRun]
+if TYPE_CHECKING:
+    # Names only: `conftest` as a module is whichever folder's conftest pytest imported last
+    # (tests/server_errors has one too), so it is never imported at run time.
+    from conftest import DetectorRun
+
+Detector = Callable[..., "DetectorRun"]
 SLOW_MS = 100.0
 # The detector counts a callback's wait from its thread's latest note, at most
 # MARK_EVERY_S before the callback started; the report rounds to 0.1 ms.

@@ -24,20 +24,27 @@ if TYPE_CHECKING:
     from gate.outcome import RunOutcome
 
 
+# The options `gate run` and `gate merge` share.
+ConfigOption = Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")]
+JsonOption = Annotated[str | None, typer.Option("--json", help="Write the JSON report here")]
+JunitOption = Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here")]
+CoverageXmlOption = Annotated[
+    str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
+]
+BaseOption = Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")]
+QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")]
+
+
 @app.command("run", context_settings={"allow_interspersed_args": False})
 def run_command(
     extra: Annotated[
         list[str] | None,
         typer.Argument(help="Extra pytest arguments, after --", show_default=False),
     ] = None,
-    config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
-    json_path: Annotated[
-        str | None, typer.Option("--json", help="Write the JSON report here")
-    ] = None,
-    junit: Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
-    coverage_xml: Annotated[
-        str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
-    ] = None,
+    config: ConfigOption = None,
+    json_path: JsonOption = None,
+    junit: JunitOption = None,
+    coverage_xml: CoverageXmlOption = None,
     database_url: Annotated[
         str | None,
         typer.Option("--database-url", help="Use this PostgreSQL server (implies server mode)"),
@@ -48,7 +55,7 @@ def run_command(
     workers: Annotated[
         str | None, typer.Option("--workers", help="Run tests in parallel: N or auto")
     ] = None,
-    base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    base: BaseOption = None,
     shard: Annotated[
         str | None,
         typer.Option(
@@ -63,7 +70,7 @@ def run_command(
     ] = False,
     update_ratchet: UpdateRatchetOption = False,
     allow_lower: AllowLowerOption = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
+    quiet: QuietOption = False,
     verbose: Annotated[
         bool,
         typer.Option("-v", "--verbose", help="Full failure output, and each command gate runs"),
@@ -151,18 +158,14 @@ def merge_command(
             show_default=False,
         ),
     ] = None,
-    config: Annotated[Path | None, typer.Option("-c", "--config", help="gate.yaml to use")] = None,
-    json_path: Annotated[
-        str | None, typer.Option("--json", help="Write the JSON report here")
-    ] = None,
-    junit: Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
-    coverage_xml: Annotated[
-        str | None, typer.Option("--coverage-xml", help="Write Cobertura XML here")
-    ] = None,
-    base: Annotated[str | None, typer.Option("--base", help="git ref for diff coverage")] = None,
+    config: ConfigOption = None,
+    json_path: JsonOption = None,
+    junit: JunitOption = None,
+    coverage_xml: CoverageXmlOption = None,
+    base: BaseOption = None,
     update_ratchet: UpdateRatchetOption = False,
     allow_lower: AllowLowerOption = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the verdict")] = False,
+    quiet: QuietOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full failure output")] = False,
     color: ColorOption = "auto",
 ) -> None:

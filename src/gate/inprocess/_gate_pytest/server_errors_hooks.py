@@ -282,14 +282,10 @@ class FrameworkHooks(Hook):
         _recorder = recorder
         for module_name, owner_name, attribute, patch in TARGETS:
             key = (module_name, owner_name, attribute)
-            module = sys.modules.get(module_name)
-            if module is None or key in self._done:
-                continue
-            self._done.add(key)
-            owner = getattr(module, owner_name, None) if owner_name else module
-            original = getattr(owner, attribute, None)
-            if owner is not None and callable(original):
-                self._patches.replace(owner, attribute, patch(original))
+            if key not in self._done and self._patches.wrap_imported(
+                module_name, owner_name, attribute, patch
+            ):
+                self._done.add(key)
 
     def uninstall(self) -> None:
         global _recorder  # noqa: PLW0603 - the wrappers read it on every request

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from typing import Any, Callable, Protocol
 
 from .patch import Patches
@@ -49,15 +48,11 @@ class ForeignLoopWatch:
     def refresh(self) -> None:
         for module_name, owner_name, attribute, label in _ENTRY_POINTS:
             key = f"{module_name}.{owner_name}.{attribute}"
-            module = sys.modules.get(module_name)
-            if module is None or key in self._done:
+            if key in self._done:
                 continue
-            self._done.add(key)
-            owner = getattr(module, owner_name, None) if owner_name else module
-            original = getattr(owner, attribute, None)
-            if owner is not None and callable(original):
-                wrapper = _announcing(original, label, self._recorder)
-                self._patches.replace(owner, attribute, wrapper)
+            wrap = functools.partial(_announcing, label=label, recorder=self._recorder)
+            if self._patches.wrap_imported(module_name, owner_name, attribute, wrap):
+                self._done.add(key)
 
     def uninstall(self) -> None:
         self._patches.undo()

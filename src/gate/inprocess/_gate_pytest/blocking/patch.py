@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, Callable
 
 _MISSING = object()
 
@@ -20,6 +21,21 @@ class Patches:
         own = vars(owner).get(name, _MISSING) if hasattr(owner, "__dict__") else _MISSING
         setattr(owner, name, value)
         self._done.append((owner, name, own))
+
+    def wrap_imported(
+        self, module_name: str, owner_name: str, attribute: str, wrap: Callable[[Any], Any]
+    ) -> bool:
+        """Replaces module.owner.attribute (module.attribute when owner_name is "") with
+        wrap(original) once the project has imported the module; False while it has not,
+        so that a caller retries later instead of importing a framework itself."""
+        module = sys.modules.get(module_name)
+        if module is None:
+            return False
+        owner = getattr(module, owner_name, None) if owner_name else module
+        original = getattr(owner, attribute, None)
+        if owner is not None and callable(original):
+            self.replace(owner, attribute, wrap(original))
+        return True
 
     def add_to_set(self, target: set[Any], value: object) -> None:
         if value not in target:
