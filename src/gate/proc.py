@@ -1,5 +1,9 @@
 """The one way gate starts a process: in a group of its own, reaped, recorded in the run's
-ledger, and watched, so that it ends when gate does, even after `kill -9` of gate."""
+ledger, and watched, so that it ends when gate does, even after `kill -9` of gate.
+
+One module because it is the one way: run, spawn and capture share the group, the ledger
+record and the watcher registration; a second module would be a second way to start one.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 gate init reads source without running it: pydantic-settings classes (env_prefix,
 env_nested_delimiter, aliases, nested models), plain names in code and .env files. Only names
 are collected; values (secrets) are never read back out.
+
+One module for one parse: every reader here walks the same syntax tree of a settings module
+and shares its notion of a settings class; split, each part would reparse or pass the tree.
 """
 
 from __future__ import annotations

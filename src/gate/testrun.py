@@ -1,4 +1,9 @@
-"""Builds the pytest command gate runs in the project's interpreter and runs it."""
+"""Builds the pytest command gate runs in the project's interpreter and runs it.
+
+The command, its environment, the plugin's settings file (the one writer of the boundary the
+plugin reads) and the watch over the running process: what crosses into the test process is
+written here and nowhere else, which is why they stay together.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The settings of gate.yaml: every key, its type, its default and what it means, stated once.
 
+Longer than most modules on purpose: one place for every key is the point (the schema and
+the defaults tests read it whole); a section per file would scatter the defaults again.
+
 `gate init`'s template, the README's table and `gate schema` are tested against or made
 from these models, so a default changed here is changed everywhere or a test says where not.
 """

@@ -1,4 +1,8 @@
-"""A private PostgreSQL server in a temp folder on a free port, tuned for tests, then removed."""
+"""A private PostgreSQL server in a temp folder on a free port, tuned for tests, then removed.
+
+Start, wait, stop and remove, as root and not, from a cached cluster or a fresh initdb: the
+steps share the server's folder, port and process and are one context manager's life.
+"""
 
 from __future__ import annotations
 

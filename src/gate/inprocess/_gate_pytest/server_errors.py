@@ -22,6 +22,7 @@ Events: one ``{"event": "server_error", ...}`` line per finding, written through
 
 Nothing runs per test beyond noting which test and phase run: the framework hooks
 (server_errors_hooks) cost something per request only, and the rest only when an error happens.
+Its length is mostly this documented event format and the masking of what a finding quotes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Where server errors are seen: app wrappers for the in-process clients and servers, framework
 exception handlers, and the loop, thread and unraisable hooks. Frameworks are hooked only once
-the project has imported them (nothing here imports one)."""
+the project has imported them (nothing here imports one).
+
+Long because it is a table: one small wrapper per framework and client (httpx, Starlette,
+FastAPI, Django, Flask, uvicorn), each beside the target it patches.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Intercepts known blocking functions; a call counts only inside a timed loop callback."""
+"""Intercepts known blocking functions; a call counts only inside a timed loop callback.
+
+Most of its length is the table of intercepted functions (time, os, socket, subprocess,
+ssl, DNS, sync HTTP and DB clients), kept whole so docs/blocking.md is checked against it.
+"""
 
 from __future__ import annotations
 

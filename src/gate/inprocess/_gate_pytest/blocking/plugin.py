@@ -1,4 +1,8 @@
-"""The detector's pytest side: phases, charging a finding to a test, emitting findings."""
+"""The detector's pytest side: phases, charging a finding to a test, emitting findings.
+
+One object holds the state every hook reads (the phase running, tasks it created, findings
+not yet emitted); its hooks and the probes' callbacks are kept together for that state.
+"""
 
 from __future__ import annotations
 
