@@ -173,7 +173,7 @@ def _fetch_hint(root: Path, env: Mapping[str, str], ref: str) -> str:
     return f"`git fetch {remotes[0] if remotes else '<remote>'} {ref}`"
 
 
-def _resolve_base(root: Path, env: Mapping[str, str], base: DiffBase) -> str:
+def merge_base_of(root: Path, env: Mapping[str, str], base: DiffBase) -> str:
     """The merge base of the base ref and HEAD, or a DiffBaseError that says how to get one."""
     inside = _git(root, env, "rev-parse", "--is-inside-work-tree")
     if inside.code != 0 or inside.output.strip() != "true":
@@ -213,7 +213,7 @@ def require_base(root: Path, env: Mapping[str, str], base: DiffBase) -> None:
     """Before a run: a base that cannot be resolved is a usage error, found in seconds rather
     than after the whole test run."""
     try:
-        _resolve_base(root, env, base)
+        merge_base_of(root, env, base)
     except DiffBaseError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -226,7 +226,7 @@ def changed_lines(
     The working tree, not HEAD: gate tests the files as they are, uncommitted changes included,
     and untracked files count as wholly new. Only files in `measured` are kept.
     """
-    merge_base = _resolve_base(root, env, base)
+    merge_base = merge_base_of(root, env, base)
     diff = _git(
         root,
         env,

@@ -16,7 +16,7 @@ from typing import Any
 from gate import proc
 from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement
 from gate.config import DiffConfig
-from gate.diff_coverage import DiffBase, DiffBaseError, _resolve_base, choose_base
+from gate.diff_coverage import DiffBase, DiffBaseError, choose_base, merge_base_of
 from gate.migration_attribution import THE_COMMAND
 from gate.migration_lint import Linted
 
@@ -87,7 +87,7 @@ def new_migrations(
     """Which of `migrations` (root-relative) are not on the base: (new ones, None), or
     (None, why not known) when the base cannot be resolved."""
     try:
-        merge_base = _resolve_base(root, environ, base)
+        merge_base = merge_base_of(root, environ, base)
     except DiffBaseError as exc:
         # Its first clause: the advice after it is diff coverage's (fetch, or remove the key).
         return None, str(exc).removeprefix("coverage.diff: ").split(";")[0].split(", so ")[0]
