@@ -245,8 +245,9 @@ def _site_packages() -> str:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run gate as another user")
+@pytest.mark.parametrize("step", ["provision", "migrate", "test-1-worker", "test-2-workers"])
 def test_as_a_regular_user_the_watcher_ends_server_and_workers_too(
-    pg_server: ServerAddress,
+    pg_server: ServerAddress, shared_tmp: Path, step: str
 ) -> None:
     """gate run by the `postgres` account (not root: the server runs as gate's own user)."""
     account = pwd.getpwnam("postgres")
@@ -256,8 +257,22 @@ def test_as_a_regular_user_the_watcher_ends_server_and_workers_too(
         project = Project(base / "project")
         project.write("app/__init__.py", "def add(a, b):\n    return a + b\n")
         marker = base / "reached"
+        config = "database: {scheme: postgresql}\ncoverage: {source: [app]}\n"
+        args = ["--workers", "2"]
+        if step == "provision":  # cold: initdb runs as this account
+            marker = shared_tmp / "reached"
+            bin_dir = slow_initdb(shared_tmp, marker)
+            config = f"database: {{scheme: postgresql, bin_dir: {bin_dir}}}\n"
+            args = ["--no-cache"]
+        elif step == "migrate":  # the system's Python: the account cannot reach gate's own
+            project.write("migrate.py", f"import pathlib, time\npathlib.Path({str(marker)!r})"
+                          ".touch()\ntime.sleep(120)\n")  # fmt: skip
+            config += "migrations:\n  command: [/usr/bin/python3, migrate.py]\n"
+            args = []
+        elif step == "test-1-worker":
+            args = []
         project.write("tests/test_wait.py", waits_for(marker))
-        project.write("gate.yaml", "database: {scheme: postgresql}\ncoverage: {source: [app]}\n")
+        project.write("gate.yaml", config)
         state_dir = base / "state"
         for folder in (base, state_dir, base / "tmp", base / "cache"):
             folder.mkdir(exist_ok=True)
@@ -278,9 +293,10 @@ def test_as_a_regular_user_the_watcher_ends_server_and_workers_too(
         # The system's Python: gate's own lives under /root, out of the account's reach.
         setpriv = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
                    "--clear-groups", "/usr/bin/python3"]  # fmt: skip
-        process = start_gate([*setpriv, "-m", "gate", "run", "--workers", "2"], project.root, env)
+        process = start_gate([*setpriv, "-m", "gate", "run", *args], project.root, env)
         started = kill_when(process, marker)
-        assert len(workers(started)) == 2
+        if step == "test-2-workers":
+            assert len(workers(started)) == 2
         assert_all_end(started)
         assert not list((base / "tmp").glob("gate-pg-*")), "the server folder was left"
         # The next run reaps the rest: the call `gate run` makes first (see the test above),
@@ -291,7 +307,8 @@ def test_as_a_regular_user_the_watcher_ends_server_and_workers_too(
         assert "removed what killed runs left" in again.stdout, again.stdout + again.stderr
         assert list(state_dir.glob("*.json")) == []
         # all but pytest's own base temp folder, which xdist makes in TMPDIR
-        assert [p.name for p in (base / "tmp").iterdir()] == ["pytest-of-postgres"]
+        left = [p.name for p in (base / "tmp").iterdir()]
+        assert left == (["pytest-of-postgres"] if step == "test-2-workers" else [])
     finally:
         for pid in started:  # only should the test fail: what the killed gate had started
             if is_running(pid):
