@@ -18,6 +18,7 @@ from gate.config import Config, load_config
 from gate.coverage_data import CoverageResult
 from gate.judge import verdict
 from gate.outcome import RunOutcome
+from gate.previous_run import PreviousCoverage, dropped_first, read_previous_coverage
 from gate.reporters.github import render_annotations
 from gate.reporters.json_report import render_json
 from gate.reporters.junit import render_junit
@@ -195,4 +196,50 @@ def test_the_documented_example_check_plugs_in_without_touching_a_reporter(
     assert render_annotations(outcome)[0].startswith(
         "::error file=tests/test_a.py,line=12,title=slow test::tests/test_a.py::test_slow "
         "took too long 1 time(s), up to 7500.0 ms"
+    )
+
+
+def test_a_missed_floor_names_the_file_that_dropped_since_the_last_run(
+    gate: GateRunner, project: Project
+) -> None:
+    """The lowest files may have been low for years; the one the change broke is named."""
+    project.write("pkg/__init__.py", "")
+    project.write("pkg/low.py", "def never():\n    return 1\n")  # low all along
+    project.write("pkg/b.py", "def double(x):\n    return 2 * x\n")
+    project.write("tests/test_low.py", "import pkg.b, pkg.low\n\n\ndef test_low():\n    assert 1\n")
+    project.write(
+        "tests/test_b.py", "from pkg.b import double\n\n\ndef test_b():\n    assert double(2)\n"
+    )
+    project.write(
+        "gate.yaml",
+        """
+        database: {mode: none}
+        coverage: {source: [pkg], branch: false, fail_under: 75}
+        blocking: {mode: "off"}
+        reports: {html: null, coverage_xml: null}
+        """,
+    )
+    assert gate("run", cwd=project.root).code == 0
+    (project.root / "tests/test_b.py").unlink()
+    result = gate("run", cwd=project.root)
+    assert result.code == 1, result.output
+    report = json.loads((project.root / ".gate/report.json").read_text())
+    floor = next(c for c in report["checks"] if c["name"] == "coverage.fail_under")
+    assert floor["message"] == (
+        "coverage 50% is below the 75% floor; dropped since the last run: pkg/b.py 100% -> 50% "
+        "(newly missing: lines 2); lowest: pkg/b.py 50%, pkg/low.py 50%"
+    )
+    assert report["coverage"]["missing_lines"] == {"pkg/b.py": [2], "pkg/low.py": [2]}
+
+
+def test_no_earlier_report_or_no_drop_names_nothing(tmp_path: Path) -> None:
+    assert read_previous_coverage(tmp_path / "missing.json") is None
+    (tmp_path / "garbage.json").write_text("{not json")
+    assert read_previous_coverage(tmp_path / "garbage.json") is None
+    (tmp_path / "no-coverage.json").write_text('{"coverage": null}')
+    assert read_previous_coverage(tmp_path / "no-coverage.json") is None
+    now = CoverageResult(percent=90.0, branch=False, files={"a.py": 90.0, "b.py": 95.0})
+    assert dropped_first(now, PreviousCoverage({"a.py": 80.0, "b.py": 95.0})) is None
+    assert dropped_first(now, PreviousCoverage({"a.py": 99.0, "b.py": 100.0})) == (
+        "a.py 99% -> 90%"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from gate.checks import Check, Evidence, run_checks
 from gate.checks.migration_lint import lint_evidence
@@ -15,6 +16,7 @@ from gate.diff_coverage import choose_base, diff_coverage
 from gate.errors import GateError, InfraError, Interrupted
 from gate.migration_lint import Linted
 from gate.outcome import RunOutcome, timed
+from gate.previous_run import read_previous_coverage
 from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.ratchet.setup import mark_known
 from gate.reports import ReportPlan, write_reports
@@ -51,7 +53,17 @@ def gather_evidence(
         migration_lint=lint_evidence(linted, config.coverage.diff.base if config.coverage.diff
                                      else "", options.base, options.environ, config.root),
         ratchet=ratchet,
+        previous_coverage=read_previous_coverage(_previous_report(config, options)),
     )  # fmt: skip
+
+
+def _previous_report(config: Config, options: RunOptions) -> Path | None:
+    """Where this run's JSON report goes, which still holds the previous run's until the
+    report step writes it."""
+    target = options.json_path or config.reports.json
+    if target is None or str(target) == "-":
+        return None
+    return options.resolve(target)
 
 
 def evaluate(

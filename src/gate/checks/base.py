@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gate.config import Config
     from gate.coverage_data import CoverageResult
     from gate.diff_coverage import DiffCoverage
+    from gate.previous_run import PreviousCoverage
     from gate.ratchet.setup import RatchetRun
     from gate.results import TestResults
     from gate.shard import Shard
@@ -98,6 +99,7 @@ class Evidence:
     root: Path = Path()
     migration_lint: LintEvidence | None = None  # the migrate step's lint, when it ran
     ratchet: RatchetRun | None = None  # the baseline, when gate.yaml sets `ratchet`
+    previous_coverage: PreviousCoverage | None = None  # the last run's report, when there is one
 
     @property
     def partial(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from gate.checks.base import Check, Evidence, Judgement
 from gate.checks.floors import meets_floor, shown_percent, two_decimals
 from gate.coverage_data import CoverageResult
+from gate.previous_run import PreviousCoverage, dropped_first
 
 SHOW_LOWEST = 3
 
@@ -16,7 +17,9 @@ def _lowest(coverage: CoverageResult) -> list[tuple[str, float]]:
     return sorted(coverage.files.items(), key=lambda item: (item[1], item[0]))[:SHOW_LOWEST]
 
 
-def coverage_floor_check(coverage: CoverageResult, floor: float) -> Check:
+def coverage_floor_check(
+    coverage: CoverageResult, floor: float, previous: PreviousCoverage | None = None
+) -> Check:
     passed = meets_floor(coverage.percent, floor)
     kind = "branch coverage" if coverage.branch else "coverage"
     value, wanted = shown_percent(coverage.percent, floor), shown_percent(floor)
@@ -32,8 +35,13 @@ def coverage_floor_check(coverage: CoverageResult, floor: float) -> Check:
         lowest = ", ".join(
             f"{name} {shown_percent(pct)}" for name, pct in _lowest(coverage) if pct < 100
         )
-        message = f"{kind} {value} is below the {wanted} floor" + (
-            f"; lowest: {lowest}" if lowest else ""
+        # The file that lost the most since the last run is what a change broke; the lowest
+        # files may have been low for years.
+        dropped = None if previous is None else dropped_first(coverage, previous)
+        message = (
+            f"{kind} {value} is below the {wanted} floor"
+            + (f"; dropped since the last run: {dropped}" if dropped else "")
+            + (f"; lowest: {lowest}" if lowest else "")
         )
     return Check("coverage.fail_under", passed, two_decimals(coverage.percent), floor, message)
 
@@ -74,7 +82,7 @@ class CoverageFloorCheck:
         if coverage is None:
             message = "no coverage data was saved: the test process did not finish"
             return Judgement(checks=(Check("coverage", False, None, settings.fail_under, message),))
-        checks = [coverage_floor_check(coverage, settings.fail_under)]
+        checks = [coverage_floor_check(coverage, settings.fail_under, evidence.previous_coverage)]
         if settings.per_file > 0:
             checks.append(per_file_check(coverage, settings.per_file))
         return Judgement(checks=tuple(checks))

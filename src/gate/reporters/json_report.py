@@ -53,6 +53,10 @@ def render_json(outcome: RunOutcome) -> str:
             "percent": two_decimals(outcome.coverage.percent),
             "branch": outcome.coverage.branch,
             "files": {name: two_decimals(pct) for name, pct in outcome.coverage.files.items()},
+            # The next run names the lines a file newly misses (previous_run.py).
+            "missing_lines": {
+                name: lines for name, lines in outcome.coverage.missing_lines.items() if lines
+            },
         },
         "diff_coverage": _diff_coverage(outcome.diff_coverage),
         "checks": [check.as_dict() for check in outcome.checks],
