@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.inprocess import PLUGIN_PATH, PLUGIN_SETTINGS_ENV
-from gate.interpreter import Interpreter
-from gate.testrun import TestPlan, write_plugin_settings
+from gate.testrun import plugin_settings_alone
 
 MODES = ("off", "on")
 TESTS = 2000
@@ -88,20 +87,8 @@ def run(suite: Path, mode: str) -> tuple[float, float]:
     run_dir = Path(tempfile.mkdtemp(prefix="gate-bench-run-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
     env["PYTHONPATH"] = str(PLUGIN_PATH)
-    plan = TestPlan(
-        root=suite,
-        interpreter=Interpreter(Path(sys.executable), "", {}),
-        paths=[],
-        args=[],
-        extra_args=[],
-        workers=1,
-        timeout_s=0.0,
-        run_dir=run_dir,
-        rcfile=None,
-        blocking=None,
-        server_errors=suite if mode == "on" else None,
-    )
-    env[PLUGIN_SETTINGS_ENV] = str(write_plugin_settings(plan))
+    settings = plugin_settings_alone(suite, run_dir, server_errors=suite if mode == "on" else None)
+    env[PLUGIN_SETTINGS_ENV] = str(settings)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(

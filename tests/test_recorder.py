@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH, PLUGIN_SETTINGS_ENV
-from gate.interpreter import Interpreter
 from gate.results import build_results
-from gate.testrun import TestPlan, write_plugin_settings
+from gate.testrun import plugin_settings_alone
 
 pytest_plugins = ["pytester"]
 
@@ -50,13 +48,8 @@ def test_one_start_and_one_test_event_per_test_and_gate_folds_them(
     pytester.makepyfile(test_outcomes=TESTS)
     run_dir = pytester.path / "run"
     run_dir.mkdir()
-    plan = TestPlan(
-        root=pytester.path,
-        interpreter=Interpreter(Path("python"), "", {}),
-        paths=[], args=[], extra_args=[], workers=1, timeout_s=30.0,
-        run_dir=run_dir, rcfile=None, blocking=None,
-    )  # fmt: skip
-    monkeypatch.setenv(PLUGIN_SETTINGS_ENV, str(write_plugin_settings(plan)))
+    settings = plugin_settings_alone(pytester.path, run_dir, timeout_s=30.0)
+    monkeypatch.setenv(PLUGIN_SETTINGS_ENV, str(settings))
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)  # when this suite itself runs under xdist
     monkeypatch.setenv(

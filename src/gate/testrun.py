@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,33 @@ def plugin_settings(plan: TestPlan) -> dict[str, object]:
         "server_errors": None if plan.server_errors is None else {"root": str(plan.server_errors)},
         "worker_env": {worker: dict(env) for worker, env in plan.worker_env.items()},
     }
+
+
+def plugin_settings_alone(
+    root: Path,
+    run_dir: Path,
+    *,
+    timeout_s: float = 0.0,
+    rcfile: Path | None = None,
+    blocking: BlockingPlan | None = None,
+    server_errors: Path | None = None,
+) -> Path:
+    """The settings file for pytest run with gate's plugin alone, outside a `gate run` (the
+    detector and recorder corpora, the benches): written as a run writes it."""
+    plan = TestPlan(
+        root=root,
+        interpreter=Interpreter(Path(sys.executable), "", {}),
+        paths=[],
+        args=[],
+        extra_args=[],
+        workers=1,
+        timeout_s=timeout_s,
+        run_dir=run_dir,
+        rcfile=rcfile,
+        blocking=blocking,
+        server_errors=server_errors,
+    )
+    return write_plugin_settings(plan)
 
 
 def write_plugin_settings(plan: TestPlan) -> Path:

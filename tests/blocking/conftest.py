@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH, PLUGIN_SETTINGS_ENV
-from gate.interpreter import Interpreter
-from gate.testrun import BlockingPlan, TestPlan, write_plugin_settings
+from gate.testrun import BlockingPlan, plugin_settings_alone
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -163,15 +162,9 @@ def run_detector(
     (run_dir / "coverage").mkdir()
     coverage_rc = run_dir / "coveragerc"
     coverage_rc.write_text("[run]\nbranch = true\nsource = .\n")
-    plan = TestPlan(
-        root=pytester.path,
-        interpreter=Interpreter(Path(TARGET_PYTHON), "", {}),
-        paths=[],
-        args=[],
-        extra_args=[],
-        workers=1,
-        timeout_s=0.0,
-        run_dir=run_dir,
+    settings = plugin_settings_alone(
+        pytester.path,
+        run_dir,
         # gate measures coverage in the same process, as `gate run` does
         rcfile=coverage_rc if coverage else None,
         blocking=BlockingPlan("fail", slow_ms, tuple(allow), pytester.path),
@@ -181,7 +174,7 @@ def run_detector(
             "PYTHONPATH",
             os.pathsep.join(filter(None, [str(PLUGIN_PATH), os.environ.get("PYTHONPATH")])),
         )
-        env.setenv(PLUGIN_SETTINGS_ENV, str(write_plugin_settings(plan)))
+        env.setenv(PLUGIN_SETTINGS_ENV, str(settings))
         for name, value in (extra_env or {}).items():
             env.setenv(name, value)
         for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.inprocess import PLUGIN_NAME, PLUGIN_PATH, PLUGIN_SETTINGS_ENV
-from gate.interpreter import Interpreter
-from gate.testrun import TestPlan, write_plugin_settings
+from gate.testrun import plugin_settings_alone
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -99,20 +98,10 @@ def run_recorder(
         if not name.startswith(("GATE_", "PYTEST_XDIST_", "COV_CORE_"))  # this suite's own
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("PYTHONPATH")]))
-    plan = TestPlan(
-        root=project,
-        interpreter=Interpreter(Path(sys.executable), "", {}),
-        paths=[],
-        args=[],
-        extra_args=[],
-        workers=1,
-        timeout_s=0.0,
-        run_dir=run_dir,
-        rcfile=None,
-        blocking=None,
-        server_errors=None if mode == "off" else project,
+    settings = plugin_settings_alone(
+        project, run_dir, server_errors=None if mode == "off" else project
     )
-    env[PLUGIN_SETTINGS_ENV] = str(write_plugin_settings(plan))
+    env[PLUGIN_SETTINGS_ENV] = str(settings)
     command = [sys.executable, "-m", "pytest", "-p", PLUGIN_NAME, "-p", "no:cacheprovider", *args]
     done = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=180, check=False
