@@ -210,7 +210,9 @@ def sh(
         command,
         cwd=cwd,
         shell=isinstance(command, str),
-        env={**os.environ, **(env or {})},
+        # `uv run` activates gate's own venv; a user's shell has the project's (or none), so
+        # that gate's `python: auto` finds the project's .venv, not gate's.
+        env={**{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}, **(env or {})},
         capture_output=True,
         text=True,
         check=False,
