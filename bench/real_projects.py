@@ -58,6 +58,9 @@ class Project:
     defects: tuple[Defect, ...] = ()
     # ("--run",): its first run has genuine findings, which init writes into blocking.allow.
     init_args: tuple[str, ...] = ()
+    # By hand: the database is named after its owner (DB_USER), as the project's own
+    # docker-compose postgres makes it, so a role of the database's name owns it.
+    by_hand_role: bool = False
 
 
 def python(version: str) -> str:
@@ -161,6 +164,41 @@ PROJECTS = (
         by_hand=("alembic upgrade head", "pytest -n 0"),
         init_args=("--run",),
     ),
+    Project(
+        name="litestar-realworld",
+        shape="Litestar, async SQLAlchemy + psycopg 3, Python 3.13, DB_HOST/DB_USER/... with "
+        "the database named after DB_USER, tables from create_all in the app's lifespan",
+        commit="efda2b8",
+        setup=(
+            # Its README: `cp .env.example .env`; its Dockerfile: `uv sync --locked`.
+            "cp .env.example .env",
+            # Its .python-version (3.13) sends a pyenv `uv` shim to a Python without uv:
+            # the uv that `uv run` runs this script with ($UV), else the one on PATH.
+            f"${{UV:-uv}} sync -q --locked --python {python('3.13.0')}",
+        ),
+        # Its docker-compose test service: `pytest tests/ -p no:cacheprovider`.
+        by_hand=("pytest tests/ -p no:cacheprovider",),
+        by_hand_role=True,
+        # Its first run has genuine findings: argon2 hashing in async handlers.
+        init_args=("--run",),
+        defects=(
+            Defect(
+                "failing assertion",
+                "tests/test_routes/test_tag_controller.py",
+                'assert isinstance(data["tags"], list)',
+                'assert isinstance(data["tags"], dict)',
+                expect_test="tests/test_routes/test_tag_controller.py::test_get_tags",
+            ),
+            Defect(
+                "time.sleep in an async handler",
+                "Conduit/routes/tag_controller.py",
+                "    async def get_tags(self, state: State) -> TagListResponse:\n",
+                "    async def get_tags(self, state: State) -> TagListResponse:\n"
+                "        import time\n\n        time.sleep(0.2)\n",
+                expect_place="Conduit/routes/tag_controller.py:18",
+            ),
+        ),
+    ),
 )
 
 
@@ -172,7 +210,9 @@ def sh(
         command,
         cwd=cwd,
         shell=isinstance(command, str),
-        env={**os.environ, **(env or {})},
+        # `uv run` activates gate's own venv; a user's shell has the project's (or none), so
+        # that gate's `python: auto` finds the project's .venv, not gate's.
+        env={**{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}, **(env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -230,7 +270,11 @@ def by_hand(project: Project, checkout: Path, server: str) -> float:
     name = f"byhand_{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        if project.by_hand_role:
+            admin.execute(f'CREATE ROLE "{name}" LOGIN')
+        admin.execute(
+            f'CREATE DATABASE "{name}"' + (f' OWNER "{name}"' if project.by_hand_role else "")
+        )
     base, _, _ = server.rpartition("/")
     env = {
         **project.env,
@@ -238,6 +282,11 @@ def by_hand(project: Project, checkout: Path, server: str) -> float:
         "POSTGRES_SERVER": "127.0.0.1",
         "POSTGRES_DB": name,
         "POSTGRES_USER": "postgres",
+        # litestar-realworld: DB_HOST, DB_PORT, DB_PASSWORD, and DB_USER names the database.
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": "5432",
+        "DB_PASSWORD": "",
+        "DB_USER": name if project.by_hand_role else "postgres",
         "PATH": f"{checkout / '.venv/bin'}:{os.environ['PATH']}",
     }
     try:
@@ -246,6 +295,8 @@ def by_hand(project: Project, checkout: Path, server: str) -> float:
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if project.by_hand_role:
+                admin.execute(f'DROP ROLE IF EXISTS "{name}"')
     return time.monotonic() - started
 
 
