@@ -21,7 +21,7 @@ INIT_EXAMPLES = {
     ("migrations", "checks"),
     ("coverage", "source"),
 }
-# Keys gate init does not write yet (initialize.py belongs to the issue-12 work).
+# Keys gate init does not write yet.
 NOT_YET_IN_INIT = {
     ("tests", "durations"),
     ("migrations", "lint", "mode"),
