@@ -17,6 +17,7 @@ from gate.migration_lint import RECORDED as LINT_RECORDED
 from gate.migration_target import migrations_without_run_database
 from gate.outcome import Step
 from gate.provision import DatabaseRequest
+from gate.ratchet.setup import RatchetRun
 from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.redact import url_secrets
 from gate.reporters.destinations import check_destinations
@@ -32,6 +33,7 @@ class Configured:
     config: Config
     request: DatabaseRequest
     interpreter: Interpreter
+    ratchet: RatchetRun | None  # the baseline, read once; None when `ratchet` is unset
 
 
 def database_request(config: Config, options: RunOptions) -> DatabaseRequest:
@@ -97,7 +99,7 @@ def configure(options: RunOptions, step: Step, on_config: Callable[[Config], Non
         raise UsageError(refusal)
     plan_checks(config.migrations.checks, config.migrations.command, request.mode)
     check_destinations(report_destinations(options, config))
-    ratchet_for_run(config, options)  # a bad baseline or flag: refused before anything starts
+    ratchet = ratchet_for_run(config, options)  # a bad baseline or flag: refused now
     if config.coverage.measured and config.coverage.diff is not None:
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         require_base(config.root, options.environ, base)
@@ -106,7 +108,7 @@ def configure(options: RunOptions, step: Step, on_config: Callable[[Config], Non
         python, options.environ, coverage=config.coverage.measured, root=config.root
     )
     step.detail = f"{path.name}; Python {interpreter.python_version} at {python}"
-    return Configured(path, config, request, interpreter)
+    return Configured(path, config, request, interpreter, ratchet)
 
 
 def secrets_of(config: Config) -> list[str]:

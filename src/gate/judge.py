@@ -17,8 +17,7 @@ from gate.errors import GateError, InfraError, Interrupted
 from gate.migration_lint import Linted
 from gate.outcome import RunOutcome, timed
 from gate.previous_run import read_previous_coverage
-from gate.ratchet.setup import for_run as ratchet_for_run
-from gate.ratchet.setup import mark_known
+from gate.ratchet.setup import RatchetRun, mark_known
 from gate.reports import ReportPlan, write_reports
 from gate.results import TestResults
 from gate.run_options import RunOptions
@@ -31,14 +30,15 @@ def gather_evidence(
     results: TestResults,
     coverage: CoverageResult | None,
     linted: Linted | None = None,
+    ratchet: RatchetRun | None = None,
 ) -> Evidence:
-    """What the checks read; diff coverage is measured here, against the base git gives."""
+    """What the checks read; diff coverage is measured here, against the base git gives.
+    The ratchet baseline was read once, where the run's config was checked."""
     diff = None
     if config.coverage.diff is not None and coverage is not None and options.shard is None:
         base = choose_base(config.coverage.diff.base, options.base, options.environ)
         diff = diff_coverage(config.root, options.environ, base, coverage)
         outcome.diff_coverage = diff
-    ratchet = ratchet_for_run(config, options)
     # Known offenders (places the ratchet baseline holds) are reported, not failing.
     results.blocking, results.server_errors = mark_known(
         ratchet, results.blocking, results.server_errors
@@ -73,11 +73,12 @@ def evaluate(
     results: TestResults,
     coverage: CoverageResult | None,
     linted: Linted | None = None,
+    ratchet: RatchetRun | None = None,
 ) -> None:
     """The evaluate step: every check's named verdicts, findings and report keys."""
     step = outcome.step("evaluate")
     with timed(step):
-        evidence = gather_evidence(config, options, outcome, results, coverage, linted)
+        evidence = gather_evidence(config, options, outcome, results, coverage, linted, ratchet)
         for judgement in run_checks(evidence):
             outcome.checks += judgement.checks
             outcome.findings += judgement.findings

@@ -26,6 +26,8 @@ from gate.errors import GateError, UsageError
 from gate.judge import conclude, errors_recorded, evaluate
 from gate.locate import locate_failures
 from gate.outcome import RunOutcome, timed
+from gate.ratchet.setup import RatchetRun
+from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.reports import plan_reports
 from gate.results import TestResults
 from gate.run_options import RunOptions, new_run_id
@@ -198,12 +200,14 @@ def _merge_steps(
     folders: Sequence[Path],
     work: Path,
     on_config: Callable[[Config], None],
-) -> None:
+) -> RatchetRun | None:
+    """The merge's steps; returns the ratchet baseline it judged by, for --update-ratchet."""
     with timed(outcome.step("config")) as step:
         path = find_config(options.config_path, options.cwd)
         config = load_config(path, options.environ)
         on_config(config)
         outcome.root = config.root
+        ratchet = ratchet_for_run(config, options)
         shards = find_shards(folders, options.cwd)
         step.detail = f"{path.name}; {len(shards)} shard(s)"
         outcome.notes.append(
@@ -234,7 +238,8 @@ def _merge_steps(
         )
         if results.bad_cases or results.collect_errors or results.timed_out:
             step.status = "failed"
-    evaluate(outcome, config, options, results, outcome.coverage)
+    evaluate(outcome, config, options, results, outcome.coverage, ratchet=ratchet)
+    return ratchet
 
 
 def merge_shards(folders: Sequence[Path], options: RunOptions, console: Console) -> RunOutcome:
@@ -242,11 +247,13 @@ def merge_shards(folders: Sequence[Path], options: RunOptions, console: Console)
     started = time.monotonic()
     outcome = RunOutcome(root=options.cwd, run_id=new_run_id())
     read: list[Config] = []  # the config, once read: reports go where it says, errors too
+    ratchet: RatchetRun | None = None
     with errors_recorded(outcome, str, interrupted="interrupted"):
         try:
             with tempfile.TemporaryDirectory(prefix=f"gate-merge-{outcome.run_id}-") as work:
-                _merge_steps(options, outcome, folders, Path(work), read.append)
+                ratchet = _merge_steps(options, outcome, folders, Path(work), read.append)
         finally:
             teardown = outcome.step("teardown")
             teardown.status, teardown.detail = "ok", "removed the merge's temp folder"
-    return conclude(outcome, plan_reports(options, read[0] if read else None, str), started)
+    plan = plan_reports(options, read[0] if read else None, str, ratchet=ratchet)
+    return conclude(outcome, plan, started)

@@ -29,6 +29,7 @@ from gate.migrate import migrate, migration_checker
 from gate.migration_lint import migration_lint
 from gate.outcome import RunOutcome, timed
 from gate.provision import provision_database, worker_count
+from gate.ratchet.setup import RatchetRun
 from gate.redact import redact, url_secrets
 from gate.reports import plan_reports
 from gate.run_options import RunOptions, new_run_id
@@ -48,6 +49,7 @@ class _Run:
     outcome: RunOutcome
     secrets: list[str] = field(default_factory=list)
     config: Config | None = None  # once read: the reports of a run that stops go where it says
+    ratchet: RatchetRun | None = None  # the baseline the config step read, for --update-ratchet
     coverage_xml_text: str | None = None
     kept: str | None = None  # --keep-db: what stays ("the database", ...)
     cached_template: str | None = None  # a migrated template left on a given server, as a cache
@@ -95,7 +97,7 @@ def run_gate(options: RunOptions, console: Console) -> RunOutcome:
             with shielded(), timed(teardown):
                 stack.close()
                 teardown.detail = _teardown_detail(run)
-    plan = plan_reports(options, run.config, run.hide, run.coverage_xml_text)
+    plan = plan_reports(options, run.config, run.hide, run.coverage_xml_text, run.ratchet)
     return conclude(outcome, plan, started)
 
 
@@ -103,11 +105,12 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     options, outcome = run.options, run.outcome
     with timed(outcome.step("config")) as step:
         configured = configure(options, step, run.read_config)
-    config = configured.config
+    config, run.ratchet = configured.config, configured.ratchet
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
-    outcome.notes += reap_dead_runs(state_dir(dict(options.environ)))
-    ledger = stack.enter_context(run_ledger(outcome.run_id, state_dir(dict(options.environ))))
+    states = state_dir(dict(options.environ))
+    outcome.notes += reap_dead_runs(states)
+    ledger = stack.enter_context(run_ledger(outcome.run_id, states))
     stack.enter_context(proc.recording(ledger.add_process, ledger.forget_process))
     ledger.add_folder(run_dir)
     stack.callback(ledger.forget_folder, run_dir)
@@ -159,7 +162,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     )
     run.coverage_xml_text = tested.coverage_xml_text
     linted = lint.linted if lint is not None else None
-    evaluate(outcome, config, options, tested.results, tested.coverage, linted)
+    evaluate(outcome, config, options, tested.results, tested.coverage, linted, configured.ratchet)
 
 
 def _announce_kept(run: _Run, address: ServerAddress, *, server_started: bool) -> None:

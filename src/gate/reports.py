@@ -11,6 +11,7 @@ from pathlib import Path
 from gate.config import Config
 from gate.durations import write_durations
 from gate.outcome import RunOutcome, timed
+from gate.ratchet.setup import RatchetRun
 from gate.ratchet.update import write_updated_baseline
 from gate.reporters.ci import write_ci_outputs
 from gate.reporters.destinations import writable
@@ -40,6 +41,7 @@ class ReportPlan:
     coverage_xml_text: str | None = None  # `--coverage-xml -`: printed with the reports
     update_ratchet: bool = False  # --update-ratchet
     allow_lower: str | None = None  # --allow-lower REASON
+    ratchet: RatchetRun | None = None  # the baseline the run was judged by
 
 
 def plan_reports(
@@ -47,6 +49,7 @@ def plan_reports(
     config: Config | None,
     hide: Callable[[str], str],
     coverage_xml_text: str | None = None,
+    ratchet: RatchetRun | None = None,
 ) -> ReportPlan:
     reports = config.reports if config is not None else None
     chosen = (
@@ -68,6 +71,7 @@ def plan_reports(
         coverage_xml_text=coverage_xml_text,
         update_ratchet=options.update_ratchet,
         allow_lower=options.allow_lower,
+        ratchet=ratchet,
     )
 
 
@@ -77,8 +81,11 @@ def write_reports(outcome: RunOutcome, plan: ReportPlan) -> None:
     step = outcome.step("report")
     written: list[str] = []
     with timed(step):
-        if plan.update_ratchet and plan.config is not None and outcome.error is None:
-            note = write_updated_baseline(outcome, plan.config, plan.environ, plan.allow_lower)
+        ratchet = plan.ratchet
+        if plan.update_ratchet and plan.config and ratchet and outcome.error is None:
+            note = write_updated_baseline(
+                outcome, plan.config, plan.environ, plan.allow_lower, ratchet
+            )
             outcome.notes.append(note)
         for kind, path in plan.targets:
             if outcome.error is not None and not writable(path):

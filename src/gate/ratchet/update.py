@@ -12,7 +12,7 @@ from gate.checks.ratchet import comparison, measured
 from gate.config import Config
 from gate.outcome import RunOutcome
 from gate.ratchet.baseline import Lowering, loosened_entries, updated
-from gate.ratchet.setup import prepare
+from gate.ratchet.setup import RatchetRun
 from gate.ratchet.store import git_user, head_commit, now_utc, write_baseline
 
 
@@ -21,13 +21,14 @@ def _entries(count: int) -> str:
 
 
 def write_updated_baseline(
-    outcome: RunOutcome, config: Config, environ: Mapping[str, str], allow_lower: str | None
+    outcome: RunOutcome,
+    config: Config,
+    environ: Mapping[str, str],
+    allow_lower: str | None,
+    ratchet: RatchetRun,
 ) -> str:
-    """Writes the baseline file; returns a sentence for the run's notes."""
-    ratchet = prepare(
-        config.ratchet, config.root, update=True, allow_lower=allow_lower, shard=False
-    )
-    assert ratchet is not None  # prepare refuses --update-ratchet without `ratchet`
+    """Writes the baseline file (ratchet: the one the run read and was judged by); returns a
+    sentence for the run's notes."""
     if outcome.error is not None or outcome.results is None:
         return f"--update-ratchet: the run did not get as far as judging; {ratchet.shown} unchanged"
     evidence = Evidence(
