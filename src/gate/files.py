@@ -1,4 +1,5 @@
-"""Gate's own files: where its cache lives, and writing a file whole or not at all."""
+"""Files: where gate's cache lives, writing a file whole or not at all, and reading the start
+of a project's file within a limit."""
 
 from __future__ import annotations
 
@@ -48,3 +49,15 @@ def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+HEAD_BYTES = 256 * 1024  # gate init reads a project's files for names, never whole data files
+
+
+def read_head(path: Path, limit: int = HEAD_BYTES) -> str:
+    """The start of a text file; "" for one that is missing or unreadable."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""

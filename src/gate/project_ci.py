@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-_MAX_BYTES = 256 * 1024
+from gate.files import read_head
+
 _FAIL_UNDER = re.compile(
     r"--(?:cov-)?fail-under[= ]+(\d+(?:\.\d+)?)"
 )  # pytest-cov, coverage report
@@ -51,14 +52,6 @@ class CiFacts:
     env_from: Mapping[str, str] = field(default_factory=dict)  # name -> file that set it
     read: tuple[str, ...] = ()  # the files that said something, relative to the project
     floor_from: str | None = None  # the file the coverage floor came from
-
-
-def _head(path: Path) -> str:
-    try:
-        with path.open("rb") as stream:
-            return stream.read(_MAX_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def _ci_files(root: Path, project: Path) -> Iterator[Path]:
@@ -107,8 +100,8 @@ def read_ci_facts(root: Path, project: Path, test_sources: Mapping[str, str]) ->
             branch = str(settings["branch"]).strip().lower() in ("true", "1", "yes", "on")
         if "source" in settings and not source:
             source = _names(settings["source"])
-    texts = [(p, _head(p)) for p in _settings_files(project)]
-    texts += [(p, _head(p)) for p in _ci_files(root, project)]
+    texts = [(p, read_head(p)) for p in _settings_files(project)]
+    texts += [(p, read_head(p)) for p in _ci_files(root, project)]
     for path, text in texts:
         said = False
         if match := _FAIL_UNDER.search(text):
@@ -162,7 +155,7 @@ def _coverage_settings(path: Path) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if path.name == "pyproject.toml":
         try:
-            data = tomllib.loads(_head(path))
+            data = tomllib.loads(read_head(path))
         except tomllib.TOMLDecodeError:
             return found
         coverage = data.get("tool", {}).get("coverage", {})
@@ -173,7 +166,7 @@ def _coverage_settings(path: Path) -> dict[str, Any]:
         return found
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string(_head(path))
+        parser.read_string(read_head(path))
     except configparser.Error:
         return found
     prefix = "" if path.name == ".coveragerc" else "coverage:"

@@ -8,12 +8,12 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gate.files import read_head
 from gate.initialize.scan import (
     DEPENDENCY_FILES,
     NOT_PACKAGES,
     NOT_PROJECT,
     PROJECT_MARKERS,
-    read_head,
     scanned_files,
 )
 from gate.initialize.scheme import choose_scheme

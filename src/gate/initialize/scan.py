@@ -40,18 +40,6 @@ DEPENDENCY_FILES = (
 _MAX_SCANNED_FILES = 2000
 
 
-_MAX_SCANNED_BYTES = 256 * 1024
-
-
-def read_head(path: Path) -> str:
-    """The start of a text file; "" for one that is missing or unreadable."""
-    try:
-        with path.open("rb") as stream:
-            return stream.read(_MAX_SCANNED_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
 def scanned_files(root: Path, project: Path) -> Iterator[Path]:
     for folder in dict.fromkeys((root, project)):
         yield from sorted(path for path in folder.glob(".env*") if path.is_file())

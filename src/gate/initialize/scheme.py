@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gate.initialize.scan import DEPENDENCY_FILES, read_head
+from gate.files import read_head
+from gate.initialize.scan import DEPENDENCY_FILES
 
 
 def choose_scheme(root: Path, project: Path, sources: dict[str, str]) -> str:
