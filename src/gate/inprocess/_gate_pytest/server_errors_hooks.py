@@ -12,6 +12,7 @@ import contextlib
 import functools
 import sys
 import threading
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
@@ -33,21 +34,28 @@ def note_handled(exc: BaseException) -> None:
         request.handled_traceback = exc.__traceback__
 
 
-def _start(method: object, path: object) -> tuple[Request, Any]:
+@contextlib.contextmanager
+def _answered(recorder: ServerErrorPlugin, method: object, path: object) -> Iterator[Request]:
+    """One request an app answers: the recorder hears how it ended, exception included; a
+    request made while another is answered is outbound (an upstream the app calls)."""
     request = Request(
         None if method is None else str(method),
         None if path is None else str(path),
         outbound=_answering.get() is not None,
     )
-    return request, _answering.set(request)
-
-
-def _finish(recorder: ServerErrorPlugin, request: Request, token: Any, escaped: Any) -> None:
+    token = _answering.set(request)
+    escaped: BaseException | None = None
     try:
-        _answering.reset(token)
-    except ValueError:  # reset from another context (an app that moved the call): harmless
-        _answering.set(None)
-    recorder.request_finished(request, escaped)
+        yield request
+    except BaseException as exc:
+        escaped = exc
+        raise
+    finally:
+        try:
+            _answering.reset(token)
+        except ValueError:  # reset from another context (an app that moved the call): harmless
+            _answering.set(None)
+        recorder.request_finished(request, escaped)
 
 
 class RecordingASGI:
@@ -67,21 +75,14 @@ class RecordingASGI:
         recorder = _recorder
         if recorder is None or scope.get("type") != "http":
             return await self.app(scope, receive, send)  # type: ignore[no-any-return]
-        request, token = _start(scope.get("method"), scope.get("path"))
+        with _answered(recorder, scope.get("method"), scope.get("path")) as request:
 
-        async def send_noting_status(message: Any) -> None:
-            if message.get("type") == "http.response.start":
-                request.status = message.get("status")
-            await send(message)
+            async def send_noting_status(message: Any) -> None:
+                if message.get("type") == "http.response.start":
+                    request.status = message.get("status")
+                await send(message)
 
-        escaped: BaseException | None = None
-        try:
             await self.app(scope, receive, send_noting_status)
-        except BaseException as exc:
-            escaped = exc
-            raise
-        finally:
-            _finish(recorder, request, token, escaped)
 
 
 class RecordingWSGI:
@@ -99,21 +100,16 @@ class RecordingWSGI:
         recorder = _recorder
         if recorder is None:
             return self.app(environ, start_response)
-        request, token = _start(environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        with _answered(
+            recorder, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        ) as request:
 
-        def start_noting_status(status: str, headers: Any, *exc_info: Any) -> Any:
-            with contextlib.suppress(ValueError):  # a malformed status line: no status
-                request.status = int(str(status)[:3])
-            return start_response(status, headers, *exc_info)
+            def start_noting_status(status: str, headers: Any, *exc_info: Any) -> Any:
+                with contextlib.suppress(ValueError):  # a malformed status line: no status
+                    request.status = int(str(status)[:3])
+                return start_response(status, headers, *exc_info)
 
-        escaped: BaseException | None = None
-        try:
             return self.app(environ, start_noting_status)
-        except BaseException as exc:
-            escaped = exc
-            raise
-        finally:
-            _finish(recorder, request, token, escaped)
 
 
 def _wrap_app(owner: Any, attribute: str, wrapper: type) -> None:
@@ -173,17 +169,12 @@ def _django_sync_handler(original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = _recorder
         if recorder is None:
             return original(self, environ)
-        request, token = _start(environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-        escaped: BaseException | None = None
-        try:
+        with _answered(
+            recorder, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        ) as request:
             response = original(self, environ)
             request.status = getattr(response, "status_code", None)
             return response
-        except BaseException as exc:
-            escaped = exc
-            raise
-        finally:
-            _finish(recorder, request, token, escaped)
 
     return __call__
 
@@ -194,17 +185,10 @@ def _django_async_handler(original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = _recorder
         if recorder is None:
             return await original(self, scope)
-        request, token = _start(scope.get("method"), scope.get("path"))
-        escaped: BaseException | None = None
-        try:
+        with _answered(recorder, scope.get("method"), scope.get("path")) as request:
             response = await original(self, scope)
             request.status = getattr(response, "status_code", None)
             return response
-        except BaseException as exc:
-            escaped = exc
-            raise
-        finally:
-            _finish(recorder, request, token, escaped)
 
     return __call__
 
