@@ -35,7 +35,7 @@ from gate.reports import plan_reports
 from gate.run_options import RunOptions, new_run_id
 from gate.shown_commands import hiding
 from gate.signals import interrupts_unwind, shielded
-from gate.test_step import run_test_step, workers
+from gate.test_step import chosen_workers, run_test_step
 
 __all__ = ["RunOptions", "new_run_id", "run_gate"]
 
@@ -135,10 +135,11 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         run.cached_template = provisioned.template
     if not migrated:
         return
+    # `workers: auto` is decided once, here: the databases made and the -n pytest gets must
+    # agree, and the decision reads the durations file and the load of the machine.
+    worker_total = worker_count(chosen_workers(configured, options), config.tests.durations)
     with timed(outcome.step("provision")) as step:
-        provisioned.create_run_databases(
-            worker_count(workers(configured, options), config.tests.durations)
-        )
+        provisioned.create_run_databases(worker_total)
         step.detail = provisioned.detail
         if configured.request.keep and provisioned.address is not None:
             _announce_kept(run, provisioned.address, server_started=provisioned.server_started)
@@ -156,6 +157,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         outcome,
         run.console,
         env=env,
+        workers=worker_total,
         worker_env=provisioned.worker_env,
         run_dir=run_dir,
         hide=run.hide,

@@ -67,7 +67,7 @@ def coverage_settings(configured: Configured, outcome: RunOutcome) -> CoverageSe
     )
 
 
-def workers(configured: Configured, options: RunOptions) -> int | str:
+def chosen_workers(configured: Configured, options: RunOptions) -> int | str:
     chosen = options.workers if options.workers is not None else configured.config.tests.workers
     if chosen != 1 and not configured.interpreter.has("xdist"):
         raise UsageError(
@@ -93,6 +93,7 @@ def run_test_step(
     console: Console,
     *,
     env: Mapping[str, str],
+    workers: int,
     worker_env: Mapping[str, Mapping[str, str]],
     run_dir: Path,
     hide: Callable[[str], str],
@@ -115,7 +116,7 @@ def run_test_step(
         paths=list(config.tests.paths),
         args=list(config.tests.args),
         extra_args=list(options.extra_args),
-        workers=workers(configured, options),
+        workers=workers,
         timeout_s=float(config.tests.timeout),
         run_dir=run_dir / "tests",
         rcfile=rcfile,
