@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from gate.cli import (
     AllowLowerOption,
@@ -21,6 +20,8 @@ from gate.cli import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from gate.outcome import RunOutcome
 
 
