@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate import proc
+from gate import interpreter_cache, proc
 from gate.errors import InfraError, UsageError
 
 # Runs inside the project's interpreter: standard library only. The first lines parse and run
@@ -30,9 +30,11 @@ def version(name):
 mods = {"pytest": "pytest", "coverage": "coverage", "pytest_cov": "pytest-cov",
         "xdist": "pytest-xdist", "greenlet": "greenlet", "pytest_asyncio": "pytest-asyncio",
         "pip": "pip"}
+import os
 print(json.dumps({
     "python": ".".join(map(str, sys.version_info[:3])),
     "executable": sys.executable,
+    "folders": [p for p in sys.path if p and os.path.isdir(p) and p != os.getcwd()],
     "packages": {m: (version(d) or "?") if importlib.util.find_spec(m) else None
                  for m, d in mods.items()},
 }))
@@ -88,16 +90,14 @@ def probe(
     """Ask the interpreter for its version and test packages; say exactly what is missing.
 
     coverage: whether the run measures coverage (coverage.source is set), so coverage.py
-    must be there; root: the project, whose lock file says how to add a package."""
-    try:
-        result = proc.capture([str(python), "-c", _PROBE], env=environ, timeout_s=60)
-    except proc.CommandNotFound as exc:
-        raise InfraError(f"the test interpreter {python} could not be started") from exc
-    except proc.CommandNotRunnable as exc:
-        raise UsageError(
-            f"tests.python: {python} cannot be executed ({exc.reason}); point it at the "
-            "Python 3.9+ interpreter that runs your tests (e.g. .venv/bin/python) or use auto"
-        ) from exc
+    must be there; root: the project, whose lock file says how to add a package.
+    A remembered answer stands while the interpreter and its sys.path folders are unchanged
+    (interpreter_cache)."""
+    remembered = interpreter_cache.recall(python, environ)
+    if remembered is not None:
+        result = proc.Completed((str(python), "-c", _PROBE), 0, remembered)
+    else:
+        result = _ask(python, environ)
     lines = result.output.strip().splitlines()
     marks = [line for line in lines if line.startswith(_MARK)]
     if not marks:
@@ -122,6 +122,8 @@ def probe(
             f"the test interpreter {python} gave an unreadable answer:\n{result.output[-1500:]}"
         ) from exc
     interpreter = Interpreter(python, python_version, facts["packages"])
+    if remembered is None:
+        interpreter_cache.remember(python, environ, result.output, facts.get("folders", []))
     needed = ("pytest", "coverage") if coverage else ("pytest",)
     missing = [name for name in needed if not interpreter.has(name)]
     if missing:
@@ -133,6 +135,18 @@ def probe(
             "or point tests.python at an interpreter that has them"
         )
     return interpreter
+
+
+def _ask(python: Path, environ: Mapping[str, str]) -> proc.Completed:
+    try:
+        return proc.capture([str(python), "-c", _PROBE], env=environ, timeout_s=60)
+    except proc.CommandNotFound as exc:
+        raise InfraError(f"the test interpreter {python} could not be started") from exc
+    except proc.CommandNotRunnable as exc:
+        raise UsageError(
+            f"tests.python: {python} cannot be executed ({exc.reason}); point it at the "
+            "Python 3.9+ interpreter that runs your tests (e.g. .venv/bin/python) or use auto"
+        ) from exc
 
 
 def add_command(packages: Sequence[str], interpreter: Interpreter, root: Path | None) -> str:
