@@ -30,7 +30,7 @@ from gate.template_cache import (
     clean_template_cache,
     migrated_template,
 )
-from gate.template_key import KeyScope, template_key
+from gate.template_key import KeyScope, files_digest, template_key
 from gate.workers import available_cpus, choose_workers, free_cpus
 
 
@@ -120,6 +120,7 @@ class Provisioned:
     _source: str | None = None  # the migrated database run databases are cloned from
     _private: EphemeralServer | None = None
     _variant: str | None = None  # the cached-cluster variant holding this run's template
+    _files: str | None = None  # the project files' part of the template key, once per run
 
     @property
     def template(self) -> str | None:
@@ -171,7 +172,7 @@ class Provisioned:
         index = TemplateIndex.under(self._ledger.path.parent) if request.mode == "server" else None
         with migrated_template(self.server, command, root, self._run_id, self._ledger,
                                index, request.recorded_checks,
-                               request.key_scope) as slot:  # fmt: skip
+                               request.key_scope, self._files) as slot:  # fmt: skip
             if slot.build is None:
                 yield MigrationTarget(env={}, name=slot.name, cached=True, slot=slot)
             else:
@@ -249,14 +250,16 @@ def provision_database(
             return
         binaries = find_binaries(request.bin_dir)
         cache = cluster_cache_dir(request.environ) if request.cache else None
-        variant = None
+        variant = files = None
         if cache is not None and request.migrations and request.root is not None:
+            files = files_digest(request.migrations, request.root, request.key_scope)
             key = template_key(
                 request.migrations,
                 request.root,
                 "cluster",
                 request.recorded_checks,
                 request.key_scope,
+                files,
             )
             variant = "t" + key[:12]
         private = stack.enter_context(
@@ -273,6 +276,7 @@ def provision_database(
             where=where,
             _private=private,
             _variant=variant,
+            _files=files,
             _request=request,
             _run_id=run_id,
             _ledger=ledger,

@@ -143,15 +143,17 @@ def migrated_template(
     index: TemplateIndex | None,
     checks: Sequence[str] = (),
     scope: KeyScope | None = None,
+    files: str | None = None,
 ) -> Iterator[TemplateSlot]:
     """The cached template for these migrations, built under an advisory lock when missing.
 
     A build migrates `<template>_building_<run id>` and renames it when the caller reports
     success, so a failed or interrupted migration never leaves a template behind, and a
-    concurrent run waits for the lock and then finds the finished template.
+    concurrent run waits for the lock and then finds the finished template. `files`: the
+    project files' digest (template_key.files_digest) when the run already has it.
     """
     with admin_connection(server) as admin:
-        key = template_key(command, root, admin.info.server_version, checks, scope)
+        key = template_key(command, root, admin.info.server_version, checks, scope, files)
         name = template_name(key)
         admin.execute("SELECT pg_advisory_lock(%s)", (_lock_id(key),))
         try:

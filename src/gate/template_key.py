@@ -148,6 +148,7 @@ def template_key(
     server_version: int | str,
     checks: Sequence[str] = (),
     scope: KeyScope | None = None,
+    files: str | None = None,
 ) -> str:
     """sha256 over the command, the server version and the path and bytes of each migration
     file and of each file the command names.
@@ -165,11 +166,21 @@ def template_key(
     if scope.database:
         parts["database"] = sorted(scope.database)
     digest.update(json.dumps(parts).encode())
+    digest.update((files or files_digest(command, root, scope)).encode())
+    return digest.hexdigest()
+
+
+def files_digest(command: Sequence[str], root: Path, scope: KeyScope | None = None) -> str:
+    """sha256 over the path and bytes of each migration file, each file the command names
+    and each of the project's code and settings files: the part of the key a run computes
+    once (`files` above) for its cluster variant and its template."""
+    digest = hashlib.sha256()
     root = root.resolve()
+    exclude = (scope or KeyScope()).exclude
     files = {
         *migration_files(root),
         *command_files(command, root),
-        *project_files(root, scope.exclude),
+        *project_files(root, exclude),
     }
     for path in sorted(files):
         try:
