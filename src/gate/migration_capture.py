@@ -17,9 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 from gate.database.address import ServerAddress
 from gate.database.server import admin_connection
 
@@ -91,6 +88,8 @@ def parse_statement_log(lines: Iterable[str]) -> list[Statement]:
 
 
 def _set_logging(server: ServerAddress, database: str, on: bool) -> None:
+    from psycopg import sql
+
     name = sql.Identifier(database)
     statement = (
         sql.SQL("ALTER DATABASE {} SET log_statement = 'all'").format(name)
@@ -122,6 +121,8 @@ def capturing(server: ServerAddress | None, log: Path | None, database: str) -> 
     `log` is the private server's log (Provisioned.statement_log), None on a given server.
     The setting is reset before the block ends, so the template and its clones do not log.
     """
+    import psycopg
+
     capture = Capture()
     if server is None or log is None or not database:
         capture.unavailable = GIVEN_SERVER

@@ -14,9 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING
 
 from gate.database.address import ServerAddress, parse_server_url
 from gate.database.server import admin_connection, drop_database
@@ -25,6 +23,10 @@ from gate.files import write_atomic
 from gate.ledger import Ledger
 from gate.redact import mask_url
 from gate.template_key import KeyScope, template_key
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
 
 TEMPLATE_PREFIX = "gate_template_"
 
@@ -127,6 +129,8 @@ def _exists(admin: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
 
 
 def _execute(admin: psycopg.Connection[tuple[object, ...]], statement: sql.Composed) -> None:
+    import psycopg
+
     try:
         admin.execute(statement)
     except psycopg.Error as exc:
@@ -152,6 +156,9 @@ def migrated_template(
     concurrent run waits for the lock and then finds the finished template. `files`: the
     project files' digest (template_key.files_digest) when the run already has it.
     """
+    import psycopg
+    from psycopg import sql
+
     with admin_connection(server) as admin:
         key = template_key(command, root, admin.info.server_version, checks, scope, files)
         name = template_name(key)
@@ -182,6 +189,9 @@ def migrated_template(
 
 
 def _publish(admin: psycopg.Connection[tuple[object, ...]], building: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
     statement = sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
         sql.Identifier(building), sql.Identifier(name)
     )

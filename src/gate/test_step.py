@@ -22,6 +22,7 @@ from gate.errors import InfraError, UsageError
 from gate.greenlet_use import uses_greenlets
 from gate.locate import locate_failures
 from gate.outcome import RunOutcome, timed
+from gate.prefetch import prefetch
 from gate.reporters.live import LiveProgress
 from gate.results import TestResults, redacted
 from gate.run_options import RunOptions
@@ -128,6 +129,8 @@ def run_test_step(
     )
     shard = options.shard
     with timed(step), LiveProgress(console, options.live) as live:
+        if rcfile is not None:
+            prefetch("coverage")  # combined after the tests; imported while they run
         tested = run_tests(plan, env, on_progress=live.update)
         outcome.notes += tested.notes
         results = locate_failures(redacted(tested.results, hide), config.root)

@@ -1,18 +1,23 @@
-"""Creates and drops gate's own databases on a PostgreSQL server (given, or one gate started)."""
+"""Creates and drops gate's own databases on a PostgreSQL server (given, or one gate started).
+
+psycopg is imported when a first connection is made (a fifth of a second): `gate check`, a run
+with database.mode none and the command line itself do without it, and a run that needs it
+has it loaded in the background meanwhile (database.driver.prefetch).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import Iterator
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from typing import TYPE_CHECKING
 
 from gate.database.address import ServerAddress
 from gate.errors import InfraError
 from gate.redact import redact
+
+if TYPE_CHECKING:
+    import psycopg
 
 CONNECT_TIMEOUT_S = 5
 MAINTENANCE_DATABASE = "postgres"
@@ -32,6 +37,8 @@ def admin_connection(
     The URL's database is only where gate connects to: a CI's DATABASE_URL often names the
     app's database, which need not exist yet, so gate falls back to `postgres`.
     """
+    import psycopg
+
     try:
         try:
             connection = _connect(address)
@@ -54,6 +61,9 @@ def admin_connection(
 
 
 def _connect(address: ServerAddress) -> psycopg.Connection[tuple[object, ...]]:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
     return psycopg.connect(
         make_conninfo("", **address.conninfo()), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
     )
@@ -65,6 +75,9 @@ def server_version(address: ServerAddress) -> str:
 
 
 def create_database(address: ServerAddress, name: str, *, template: str | None = None) -> None:
+    import psycopg
+    from psycopg import sql
+
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template:
         statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -101,6 +114,8 @@ def checkpoint(address: ServerAddress) -> None:
 
 def drop_database(address: ServerAddress, name: str) -> None:
     """Drop even while a leaked connection is still open (PostgreSQL 13+ FORCE)."""
+    from psycopg import sql
+
     with admin_connection(address) as connection:
         connection.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
