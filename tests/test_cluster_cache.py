@@ -3,7 +3,6 @@ never takes away a cluster while a run copies it."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -36,14 +35,14 @@ def test_removing_waits_for_a_copy_in_progress(
     cache = tmp_path / "clusters"
     expected = files_of(complete_entry(cache, "pg15-k"))
     copying, resume = threading.Event(), threading.Event()
-    copytree = shutil.copytree
+    copy = cluster_cache._copy_tree
 
     def paused_copy(*args: Any, **kwargs: Any) -> Any:
         copying.set()
         assert resume.wait(30)  # mid-copy, as long as the test says
-        return copytree(*args, **kwargs)
+        return copy(*args, **kwargs)
 
-    monkeypatch.setattr(cluster_cache.shutil, "copytree", paused_copy)
+    monkeypatch.setattr(cluster_cache, "_copy_tree", paused_copy)
     data_dir = tmp_path / "data"
     copied: list[bool] = []
     copier = threading.Thread(

@@ -106,8 +106,28 @@ def copy_cached_cluster(cache_dir: Path, key: str, data_dir: Path) -> bool:
         entry = cached_cluster(cache_dir, key)
         if entry is None:
             return False
-        shutil.copytree(entry, data_dir, symlinks=True, dirs_exist_ok=True)
+        _copy_tree(entry, data_dir)
     return True
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """Copy a cluster's ~1,300 files: `cp -a` takes half the time shutil.copytree does (it is
+    the warm start's largest part). It runs as a watched child, so a gate killed meanwhile
+    stops it too; shutil.copytree where cp is missing or fails."""
+    cp = shutil.which("cp")
+    if cp is not None:
+        child = proc.spawn([cp, "-a", f"{source}/.", str(target)], cwd=source)
+        try:
+            if child.wait() == 0:
+                return
+        finally:
+            child.stop()
+        for leftover in list(target.iterdir()) if target.is_dir() else []:  # partial: again
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
 
 
 def clear_cluster_cache(cache_dir: Path) -> list[str]:
