@@ -19,7 +19,7 @@ from gate.database.cluster_cache import (
     clear_cluster_cache,
     cluster_cache_dir,
 )
-from gate.database.ephemeral import EphemeralServer, ephemeral_server
+from gate.database.ephemeral import WARM_WITH_TEMPLATE, EphemeralServer, ephemeral_server
 from gate.database.run_as import remove_binaries_copies
 from gate.database.server import drop_database, server_version, throwaway_database
 from gate.durations import read_durations, read_startup
@@ -190,6 +190,13 @@ class Provisioned:
         if self.server is None:
             return
         name = run_database_name(self._run_id)
+        if self.address is None and self._fresh_template_copy():
+            # The private server is a fresh copy of a cached cluster that holds the migrated
+            # template, and nothing else reads that copy: the template itself is the run's
+            # database (a CREATE DATABASE saved), as pristine as a clone of it would be.
+            assert self._source is not None
+            self.address = self.server.with_database(self._source)
+            name = self._source
         if self.address is None:
             self.address = self._database(name, self._source)
         self.env = self._export(self.address)
@@ -197,13 +204,27 @@ class Provisioned:
         for worker in ids:
             clone = self._database(worker_database_name(self._run_id, worker), self._source)
             self.worker_env[worker] = self._export(clone)
-        origin = f" from {self._source}" if self._source and self._source != name else ""
+        origin = (
+            " (the cached template itself, in this run's copy of the cluster)"
+            if name == self._source and self.template is not None
+            else f" from {self._source}"
+            if self._source and self._source != name
+            else ""
+        )
         per_worker = f" (+{len(ids)} worker clones)" if ids else ""
         database = f"database {name}{origin}{per_worker}"
         if self.server_started:
             self.detail = f"{self.where}, {database}"
         else:
             self.detail = f"{database} on {self.where}"
+
+    def _fresh_template_copy(self) -> bool:
+        """The run started its private server from a cached cluster holding its template."""
+        return (
+            self._private is not None
+            and self._private.cluster_origin == WARM_WITH_TEMPLATE
+            and self.template is not None
+        )
 
 
 @contextlib.contextmanager

@@ -128,6 +128,10 @@ def fast_temp_root() -> Path | None:
     return shm if roomy and os.access(shm, os.W_OK | os.X_OK) else None
 
 
+# How the data folder was made when it is a copy of a cached cluster holding the template.
+WARM_WITH_TEMPLATE = "warm, with migrated template"
+
+
 class EphemeralServer:
     """A postgres process gate owns; stop() is idempotent and always removes the folder."""
 
@@ -258,7 +262,7 @@ def _prepare_cluster(
     owner = account.name if account is not None else str(os.geteuid())
     key = cluster_key(server.binaries, initdb_args(account), owner)
     server.cache, server.cache_key = cache, key
-    for entry_key, origin in ((f"{key}-{variant}", "warm, with migrated template"), (key, "warm")):
+    for entry_key, origin in ((f"{key}-{variant}", WARM_WITH_TEMPLATE), (key, "warm")):
         if (entry_key == key or variant) and copy_cached_cluster(cache, entry_key, server.data_dir):
             chown_tree(server.data_dir, account)
             return origin, None, entry_key
