@@ -9,6 +9,7 @@ for the check in checks/migration_lint.py to judge.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,8 @@ class MigrationLint:
     provisioned: Provisioned
     folder: Path
     linted: Linted | None = None
+    _pending: threading.Thread | None = field(default=None, repr=False)
+    _error: BaseException | None = field(default=None, repr=False)
 
     @contextlib.contextmanager
     def capture(self, target: MigrationTarget) -> Iterator[Capture]:
@@ -122,5 +125,29 @@ class MigrationLint:
                 "captured statements; `gate run --no-cache` captures them again"
             )
             return
-        self.linted = lint_statements(statements, self.root, self.command, self.folder)
-        self.linted.from_template = target.name
+
+        def lint_in_background() -> None:
+            try:
+                linted = lint_statements(statements, self.root, self.command, self.folder)
+            except BaseException as exc:  # raised where the run asks for the result
+                self._error = exc
+                return
+            linted.from_template = target.name
+            self.linted = linted
+
+        # squawk takes ~50 ms and its answer is first needed once the tests are over.
+        self._pending = threading.Thread(target=lint_in_background, name="gate-lint", daemon=True)
+        self._pending.start()
+
+    def wait(self) -> None:
+        """Until the lint started by from_template is done: before the run's folder goes."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+
+    def result(self) -> Linted | None:
+        """The lint, once it is done (see from_template)."""
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self.linted

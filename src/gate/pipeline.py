@@ -28,6 +28,7 @@ from gate.ledger import run_ledger, state_dir
 from gate.migrate import migrate, migration_checker
 from gate.migration_lint import migration_lint
 from gate.outcome import RunOutcome, timed
+from gate.prefetch import prefetch
 from gate.provision import provision_database, worker_count
 from gate.ratchet.setup import RatchetRun
 from gate.redact import redact, url_secrets
@@ -106,6 +107,8 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     with timed(outcome.step("config")) as step:
         configured = configure(options, step, run.read_config)
     config, run.ratchet = configured.config, configured.ratchet
+    if configured.request.mode != "none":
+        prefetch("psycopg", "psycopg.conninfo", "psycopg.sql")  # while the server starts
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
     states = state_dir(dict(options.environ))
@@ -126,6 +129,8 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     # (database owner) Migrate first (into the cached template, or the run database without
     # the cache), then make the run's databases: one, plus a clone per xdist worker.
     lint = migration_lint(config, provisioned, run_dir)
+    if lint is not None:
+        stack.callback(lint.wait)  # it may still write in run_dir, removed after this
     migrated = migrate(
         configured, provisioned, outcome, environ=options.environ, run_dir=run_dir,
         hide=run.hide, lint=lint,
@@ -163,7 +168,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
         hide=run.hide,
     )
     run.coverage_xml_text = tested.coverage_xml_text
-    linted = lint.linted if lint is not None else None
+    linted = lint.result() if lint is not None else None
     evaluate(outcome, config, options, tested.results, tested.coverage, linted, configured.ratchet)
 
 
