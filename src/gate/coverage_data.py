@@ -6,10 +6,12 @@ import configparser
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gate import proc
 from gate.errors import InfraError
 
 
@@ -117,24 +119,72 @@ def combine_and_report(
     combined = data_dir / "combined.coverage"
     with _working_directory(root):
         cov = coverage.Coverage(data_file=str(combined), config_file=str(rcfile))
+        html = None
         try:
             cov.combine(data_files, keep=True)
             cov.save()
+            if html_dir is not None:
+                html = HtmlReport.start(combined, rcfile, root, html_dir, data_dir / "html.log")
             cov.load()
             json_path = data_dir / "coverage.json"
             cov.json_report(outfile=str(json_path), ignore_errors=True)
             if xml_path is not None:
                 xml_path.parent.mkdir(parents=True, exist_ok=True)
                 cov.xml_report(outfile=str(xml_path), ignore_errors=True)
-            if html_dir is not None:
-                cov.html_report(directory=str(html_dir), ignore_errors=True)
         except coverage.CoverageException as exc:
             if "No data to report" in str(exc):
                 branch = bool(cov.config.branch)
                 return CoverageResult(percent=0.0, branch=branch, notes=["no data collected"])
             raise InfraError(f"coverage could not be reported: {exc}") from exc
+        finally:
+            if html is not None:
+                html.finish()
         data = json.loads(json_path.read_text(encoding="utf-8"))
     return _from_json(data, root)
+
+
+# Run by gate's own interpreter, whose coverage.py combined the data.
+_HTML_REPORT = """
+import sys
+import coverage
+data_file, rcfile, directory = sys.argv[1:]
+cov = coverage.Coverage(data_file=data_file, config_file=rcfile)
+cov.load()
+try:
+    cov.html_report(directory=directory, ignore_errors=True)
+except coverage.CoverageException as exc:
+    if "No data to report" not in str(exc):
+        raise
+"""
+
+
+@dataclass
+class HtmlReport:
+    """coverage.py's HTML report, written by a process of its own: it takes as long as the
+    JSON and XML reports together (each analyses every file again), and on another core
+    it costs the run nothing while they are written."""
+
+    child: proc.Child
+    log: Path
+
+    @classmethod
+    def start(
+        cls, data_file: Path, rcfile: Path, root: Path, directory: Path, log: Path
+    ) -> HtmlReport:
+        argv = [sys.executable, "-c", _HTML_REPORT, str(data_file), str(rcfile), str(directory)]
+        with log.open("wb") as sink:
+            return cls(proc.spawn(argv, cwd=root, stdout=sink), log)
+
+    def finish(self) -> None:
+        """Wait for it; a report that could not be written is an infrastructure error."""
+        try:
+            code = self.child.wait()
+        finally:
+            self.child.stop()
+        if code != 0:
+            tail = self.log.read_text(encoding="utf-8", errors="replace").strip()
+            last = tail.splitlines()[-1] if tail else f"exit {code}"
+            raise InfraError(f"coverage could not write its HTML report: {last}")
 
 
 def _from_json(data: dict[str, object], root: Path) -> CoverageResult:

@@ -4,6 +4,7 @@ read back, and coverage combined into the reports the config asks for."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,7 +169,13 @@ def run_test_step(
             step.status = "ok"
     coverage, xml_text = None, None
     if settings is not None and rcfile is not None:
-        coverage, xml_text = _combine_coverage(configured, options, plan.run_dir, rcfile)
+        # Part of running the tests under coverage (pytest-cov does it inside pytest's time),
+        # so the step's time includes it; no step counted it before.
+        started = time.monotonic()
+        try:
+            coverage, xml_text = _combine_coverage(configured, options, plan.run_dir, rcfile)
+        finally:
+            step.duration_s += time.monotonic() - started
         outcome.coverage = coverage
     if shard is not None:
         _save_shard(configured, outcome, shard, plan.run_dir, hide)
