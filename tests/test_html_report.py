@@ -18,7 +18,7 @@ def test_a_report_coverage_cannot_write_is_an_infrastructure_error(tmp_path: Pat
         tmp_path / "data", rcfile, tmp_path, tmp_path / "html", tmp_path / "html.log"
     )
     with pytest.raises(
-        InfraError, match="coverage could not write its HTML report: .*Not a boolean"
+        InfraError, match=r"coverage could not write its HTML report: .*Not a boolean"
     ):
         report.finish()
     assert not (tmp_path / "html").exists()

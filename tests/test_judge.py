@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gate.checks import REGISTERED, run_checks
+from gate.checks import registered, run_checks
 from gate.checks.base import Check, Evidence
 from gate.checks.coverage_floor import coverage_floor_check, per_file_check
 from gate.checks.floors import meets_floor, shown_percent, two_decimals
@@ -182,7 +182,7 @@ def test_the_documented_example_check_plugs_in_without_touching_a_reporter(
     results.cases[slow.nodeid] = slow
     evidence = Evidence(config, results, None, None, root=tmp_path)
     outcome = RunOutcome(root=tmp_path, run_id="r1", results=results)
-    for judgement in run_checks(evidence, (*REGISTERED, check)):
+    for judgement in run_checks(evidence, (*registered(), check)):
         outcome.checks += judgement.checks
         outcome.findings += judgement.findings
         outcome.report_sections.update(judgement.report)

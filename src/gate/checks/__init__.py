@@ -1,43 +1,55 @@
 """The checks a run is judged by, one module each; the judge runs them in this order.
 
 To add a check: write a module here with an object that has a `name` and a
-`judge(evidence) -> Judgement | None` (see base.py), and add it to REGISTERED.
+`judge(evidence) -> Judgement | None` (see base.py), and add it to registered().
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from gate.checks import (
-    blocking,
-    coverage_floor,
-    diff_coverage,
-    migration_lint,
-    ratchet,
-    server_errors,
-    suite,
-)
 from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement, RunCheck
 
-REGISTERED: tuple[RunCheck, ...] = (
-    suite.CHECK,
-    coverage_floor.CHECK,
-    diff_coverage.CHECK,
-    blocking.CHECK,
-    server_errors.CHECK,
-    migration_lint.CHECK,
-    ratchet.CHECK,
-)
+
+@functools.cache
+def registered() -> tuple[RunCheck, ...]:
+    """Every check, in the judge's order. Their modules (and what they import: the ratchet,
+    the migration lint, squawk's runner) load when a run is first judged, not when gate
+    starts: `gate --help`, `gate check` and a run's start do without them."""
+    from gate.checks import (
+        blocking,
+        coverage_floor,
+        diff_coverage,
+        migration_lint,
+        ratchet,
+        server_errors,
+        suite,
+    )
+
+    return (
+        suite.CHECK,
+        coverage_floor.CHECK,
+        diff_coverage.CHECK,
+        blocking.CHECK,
+        server_errors.CHECK,
+        migration_lint.CHECK,
+        ratchet.CHECK,
+    )
 
 
-def empty_reports(checks: tuple[RunCheck, ...] = REGISTERED) -> dict[str, Any]:
+def empty_reports(checks: tuple[RunCheck, ...] | None = None) -> dict[str, Any]:
     """Every check's JSON report keys as they read before it ran."""
-    return {key: value for check in checks for key, value in check.empty_report.items()}
+    chosen = registered() if checks is None else checks
+    return {key: value for check in chosen for key, value in check.empty_report.items()}
 
 
-def run_checks(evidence: Evidence, checks: tuple[RunCheck, ...] = REGISTERED) -> list[Judgement]:
-    judged = (check.judge(evidence) for check in checks)
+def run_checks(evidence: Evidence, checks: tuple[RunCheck, ...] | None = None) -> list[Judgement]:
+    judged = (check.judge(evidence) for check in (registered() if checks is None else checks))
     return [judgement for judgement in judged if judgement is not None]
 
 
-__all__ = ["Check", "Evidence", "Finding", "FindingKind", "Judgement", "RunCheck", "run_checks"]
+__all__ = [
+    "Check", "Evidence", "Finding", "FindingKind", "Judgement", "RunCheck", "registered",
+    "run_checks",
+]  # fmt: skip
