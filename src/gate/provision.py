@@ -22,8 +22,10 @@ from gate.database.cluster_cache import (
 from gate.database.ephemeral import EphemeralServer, ephemeral_server
 from gate.database.run_as import remove_binaries_copies
 from gate.database.server import drop_database, server_version, throwaway_database
+from gate.database_use import DatabaseWatch
 from gate.durations import read_durations, read_startup
 from gate.ledger import Ledger
+from gate.migration_target import names_run_database
 from gate.template_cache import (
     TemplateIndex,
     TemplateSlot,
@@ -113,6 +115,7 @@ class Provisioned:
     worker_env: dict[str, dict[str, str]] = field(default_factory=dict)
     server: ServerAddress | None = None
     where: str = ""
+    run_databases: list[str] = field(default_factory=list)  # the run's, then worker clones
     _request: DatabaseRequest | None = None
     _run_id: str = ""
     _ledger: Ledger | None = None
@@ -192,10 +195,12 @@ class Provisioned:
         if self.address is None:
             self.address = self._database(name, self._source)
         self.env = self._export(self.address)
+        self.run_databases = [self.address.database]
         ids = worker_ids(workers)
         for worker in ids:
             clone = self._database(worker_database_name(self._run_id, worker), self._source)
             self.worker_env[worker] = self._export(clone)
+            self.run_databases.append(clone.database)
         origin = f" from {self._source}" if self._source and self._source != name else ""
         per_worker = f" (+{len(ids)} worker clones)" if ids else ""
         database = f"database {name}{origin}{per_worker}"
@@ -203,6 +208,23 @@ class Provisioned:
             self.detail = f"{self.where}, {database}"
         else:
             self.detail = f"{database} on {self.where}"
+
+    def watch_database_use(self, *, migrated: bool) -> DatabaseWatch | None:
+        """Read the server's counters before the tests (see database_use.py); None without
+        a database."""
+        if self.server is None or self._request is None or not self.run_databases:
+            return None
+        ours = {*self.run_databases, *([self._source] if self._source else [])}
+        return DatabaseWatch.start(
+            self.server,
+            tuple(self.run_databases),
+            ours,
+            private=self.server_started,
+            export=dict(self._request.export),
+            exported=dict(self.env),
+            names_run_database=names_run_database(self._request.export),
+            migrated=migrated,
+        )
 
 
 @contextlib.contextmanager

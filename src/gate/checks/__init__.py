@@ -11,6 +11,7 @@ from typing import Any
 from gate.checks import (
     blocking,
     coverage_floor,
+    database_use,
     diff_coverage,
     migration_lint,
     ratchet,
@@ -21,6 +22,7 @@ from gate.checks.base import Check, Evidence, Finding, FindingKind, Judgement, R
 
 REGISTERED: tuple[RunCheck, ...] = (
     suite.CHECK,
+    database_use.CHECK,
     coverage_floor.CHECK,
     diff_coverage.CHECK,
     blocking.CHECK,
