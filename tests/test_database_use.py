@@ -96,10 +96,12 @@ def _connect(address: ServerAddress, database: str) -> psycopg.Connection[tuple[
 
 
 def _start(run: ServerAddress, *, private: bool) -> DatabaseWatch:
-    return DatabaseWatch.start(
+    started = DatabaseWatch.start(
         run.with_database(""), (run.database,), {run.database}, private=private,
         export=EXPORT, exported=EXPORTED, names_run_database=True, migrated=True,
     )  # fmt: skip
+    assert started is not None  # the server counts (track_counts, on by default)
+    return started
 
 
 def test_the_counters_see_a_session_that_just_closed(run_database: ServerAddress) -> None:

@@ -106,8 +106,12 @@ class DatabaseWatch:
         exported: Mapping[str, str],
         names_run_database: bool,
         migrated: bool,
-    ) -> DatabaseWatch:
+    ) -> DatabaseWatch | None:
+        """None when the server counts nothing (track_counts off): no counter to read."""
         with admin_connection(server) as connection:
+            row = connection.execute("SELECT current_setting('track_counts')").fetchone()
+            if row is None or row[0] != "on":
+                return None
             # Migrations' sessions may still be publishing; on a shared server, only the
             # run's own databases are gate's to wait for.
             settle(connection, None if private else [*run_databases, *ours])
