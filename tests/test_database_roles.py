@@ -8,10 +8,11 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from gate.clean import clean_leftovers
 from gate.database.address import ServerAddress
-from gate.database.server import create_database_role
+from gate.database.server import create_database_role, drop_database
 from gate.ledger import Ledger, run_ledger
 from gate.provision import DatabaseRequest, provision_database
 from gate.redact import mask_url
@@ -35,14 +36,16 @@ def _as_the_code_connects(env: dict[str, str]) -> psycopg.Connection[tuple[objec
     )
 
 
+@pytest.mark.parametrize("cache", [False, True], ids=["run-database", "template"])
 def test_each_database_gets_a_role_of_its_name_that_teardown_drops(
-    pg_server: ServerAddress, tmp_path: Path
+    pg_server: ServerAddress, tmp_path: Path, cache: bool
 ) -> None:
     run_id = f"roles{uuid.uuid4().hex[:8]}"
     request = DatabaseRequest(
         mode="server", server=pg_server, scheme="postgresql", export=EXPORT, keep=False,
-        bin_dir=None, cache=False,
+        bin_dir=None, cache=cache,
     )  # fmt: skip
+    template = None
     with (
         run_ledger(run_id, tmp_path) as ledger,
         provision_database(request, run_id, ledger) as provisioned,
@@ -52,6 +55,10 @@ def test_each_database_gets_a_role_of_its_name_that_teardown_drops(
             _as_the_code_connects(target.env) as migration,
         ):
             migration.execute("CREATE TABLE users (id int)")
+            target.succeeded()
+        # The template's role went with its build: a cached template keeps no role.
+        assert _roles(pg_server, "gate_template_") == set()
+        template = provisioned.template
         provisioned.create_run_databases(2)
         assert provisioned.env["DB_USER"] == f"gate_{run_id}"
         assert _roles(pg_server, f"gate_{run_id}") == set(provisioned.run_databases)
@@ -72,6 +79,9 @@ def test_each_database_gets_a_role_of_its_name_that_teardown_drops(
                 assert owner == (pg_server.user,)
     assert _roles(pg_server, f"gate_{run_id}") == set()
     assert list(tmp_path.glob("*.json")) == []  # the ledger forgot every role and database
+    assert (template is not None) == cache
+    if template is not None:
+        drop_database(pg_server, template)  # the cache a given server keeps, on purpose
 
 
 def test_clean_drops_the_role_a_killed_run_left(pg_server: ServerAddress, tmp_path: Path) -> None:
