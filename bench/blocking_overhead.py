@@ -23,7 +23,6 @@ machine it is the steadier of the two. Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -32,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from gate.testrun import BlockingPlan, plugin_settings_alone
 
 PLUGIN_PATH = Path(__file__).resolve().parents[1] / "src" / "gate" / "inprocess"
 MODES = ("off", "on", "debug")
@@ -235,20 +236,12 @@ def run_once(folder: Path, mode: str, run_dir: Path, coverage: bool) -> tuple[fl
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_gate_pytest"]
     blocking = None
     if mode == "on":
-        blocking = {"mode": "warn", "slow_ms": 100, "allow": [], "root": str(folder)}
+        blocking = BlockingPlan("warn", 100, [], folder)
     elif mode == "debug":
         args.append("--asyncio-debug")
-    settings = {  # the plugin's settings file, as gate.testrun.write_plugin_settings writes it
-        "version": 1,
-        "run_dir": str(run_dir),
-        "timeout_s": 0,
-        "coverage_rc": None if rcfile is None else str(rcfile),
-        "blocking": blocking,
-        "shard": None,
-        "worker_env": {},
-    }
-    (run_dir / "plugin-settings.json").write_text(json.dumps(settings))
-    env["GATE_PLUGIN_SETTINGS"] = str(run_dir / "plugin-settings.json")
+    # The plugin's settings file, written as a run writes it.
+    settings = plugin_settings_alone(folder, run_dir, rcfile=rcfile, blocking=blocking)
+    env["GATE_PLUGIN_SETTINGS"] = str(settings)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True, check=False)

@@ -10,7 +10,7 @@ import pytest
 from gate.config import Config, load_config
 from gate.errors import UsageError
 from gate.initialize import ProjectFacts, render_gate_yaml, sniff_project, write_gate_yaml
-from gate.settings_names import database_template
+from gate.settings_names import database_positions, database_template, export_template
 
 
 def make(root: Path, files: dict[str, str]) -> Path:
@@ -655,3 +655,81 @@ def test_a_migrate_script_without_alembic_is_the_migrations_command(tmp_path: Pa
     config = init_and_load(tmp_path)
 
     assert config.migrations.command == ["python", "migrate.py"]
+
+
+LITESTAR_SETTINGS = """
+from os import getenv
+
+
+class Settings:
+    @classmethod
+    def from_env(cls):
+        DB_HOST = getenv("DB_HOST")
+        DB_USER = getenv("DB_USER")
+        DB_PASSWORD = getenv("DB_PASSWORD")
+        DB_PORT = getenv("DB_PORT")
+        DB_URL = f"postgresql+psycopg://{DB_USER}:{DB_PASSWORD}@{DB_HOST}:{DB_PORT}/{DB_USER}"
+        return cls(DB_URL)
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "positions"),
+    [
+        (LITESTAR_SETTINGS, {"DB_USER": {"user", "database"}}),
+        ("connect(dbname=settings.APP_DB, user=settings.DB_USERNAME)\n",
+         {"APP_DB": {"database"}, "DB_USERNAME": {"user"}}),
+        ("asyncpg.connect(database=os.environ['DB_USER'])\n", {"DB_USER": {"database"}}),
+        ("dsn = f'host={h} dbname={getenv(\"PG_USER\")} user={getenv(\"PG_USER\")}'\n",
+         {"PG_USER": {"database", "user"}}),
+        # full-stack-fastapi-template: the database is path=, a name gate reads already.
+        ("MultiHostUrl.build(username=self.POSTGRES_USER, path=self.POSTGRES_DB)\n",
+         {"POSTGRES_USER": {"user"}}),
+        ("url = f'postgresql://{user}@{host}/{prefix}_{name}'\n", {"USER": {"user"}}),
+    ],
+)  # fmt: skip
+def test_where_code_puts_a_variable_in_the_connection_it_builds(
+    code: str, positions: dict[str, set[str]]
+) -> None:
+    assert database_positions([code]) == positions
+
+
+@pytest.mark.parametrize(
+    ("name", "positions", "template"),
+    [
+        ("DB_USER", {"user", "database"}, "{database_role}"),
+        ("DB_USER", {"database"}, "{database_role}"),  # its name says user: it is both
+        ("APP_DB_NAME", {"database"}, "{database}"),
+        ("DB_USERNAME", {"user"}, "{user}"),
+        ("DB_USER", set(), "{user}"),
+        ("SECRET_KEY", {"database"}, None),
+    ],
+)
+def test_a_variable_the_code_names_its_database_by_gets_the_run_database(
+    name: str, positions: set[str], template: str | None
+) -> None:
+    assert export_template(name, positions) == template
+
+
+def test_init_hands_a_database_named_after_its_user_the_run_database(tmp_path: Path) -> None:
+    """litestar-realworld: its URL is .../{DB_USER}; DB_USER: "{user}" sent the tests into
+    the server's postgres database."""
+    make(
+        tmp_path,
+        {
+            "Conduit/__init__.py": "",
+            "Conduit/settings.py": LITESTAR_SETTINGS,
+            "tests/test_app.py": "",
+            ".env.example": "DB_HOST=postgres\nDB_USER=devuser\nDB_PASSWORD=x\nDB_PORT=5432\n",
+        },
+    )
+    config = init_and_load(tmp_path)
+    assert config.database.export == {
+        "DB_URL": "{url}",
+        "DB_HOST": "{host}",
+        "DB_PASSWORD": "{password}",
+        "DB_PORT": "{port}",
+        "DB_USER": "{database_role}",
+    }
+    text = (tmp_path / "gate.yaml").read_text()
+    assert "    # Your code connects as DB_USER to a database named DB_USER" in text

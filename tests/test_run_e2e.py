@@ -48,6 +48,7 @@ def test_passing_project_in_ephemeral_mode(gate: GateRunner, small_app: Project)
     assert report["coverage"]["files"] == {"app/__init__.py": 100.0}
     assert {c["name"]: c["passed"] for c in report["checks"]} == {
         "tests": True,
+        "tests.database": True,
         "coverage.fail_under": True,
         "blocking": True,
         "server_errors": True,

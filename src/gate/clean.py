@@ -76,7 +76,8 @@ def _on_private_server(url: str, ports: set[int]) -> bool:
 
 
 def _clean_ledger(ledger: Ledger, report: CleanReport) -> None:
-    from gate.provision import drop_leftover  # psycopg: only when a database is to be dropped
+    # psycopg: only when a database is to be dropped
+    from gate.provision import drop_leftover, drop_leftover_role
 
     servers = {s.get("pid") for s in ledger.servers}
     for process in list(ledger.processes):
@@ -86,7 +87,8 @@ def _clean_ledger(ledger: Ledger, report: CleanReport) -> None:
             report.remove("process", f"process {process['pid']} (stopped)")
         ledger.forget_process(int(process["pid"]))
     private = _private_ports(ledger)
-    on_private = []
+    on_private: list[str] = []
+    roles_on_private: list[str] = []
     for database in list(ledger.databases):
         where = f"database {database['name']} on {mask_url(database['url'])}"
         if _on_private_server(database["url"], private):
@@ -99,12 +101,26 @@ def _clean_ledger(ledger: Ledger, report: CleanReport) -> None:
                 continue
             report.remove("database", where)
         ledger.forget_database(database["name"])
+    for role in list(ledger.roles):  # after the databases: nothing of theirs is left
+        where = f"role {role['name']} on {mask_url(role['url'])}"
+        if _on_private_server(role["url"], private):
+            roles_on_private.append(where)  # goes with its server
+        else:
+            try:
+                drop_leftover_role(role["url"], role["name"])
+            except GateError as exc:
+                report.problems.append(f"{where}: {exc.message}")
+                continue
+            report.remove("role", where)
+        ledger.forget_role(role["name"])
     for server in list(ledger.servers):
         where = f"private server in {server['base_dir']}"
         if _stop_server(server):
             report.remove("private server", where)
             for line in on_private:  # it was still there to be removed (--keep-db)
                 report.remove("database", line)
+            for line in roles_on_private:
+                report.remove("role", line)
         else:
             report.remove("record", f"the record of a {where} (it was already gone)")
         ledger.forget_server(Path(str(server["base_dir"])))
@@ -181,6 +197,7 @@ def reap_dead_runs(directory: Path) -> list[str]:
 _KINDS = (
     ("process", "processes"),
     ("database", "databases"),
+    ("role", "roles"),
     ("private server", "private servers"),
     ("record", "records of private servers already stopped by their watcher"),
     ("folder", "folders"),

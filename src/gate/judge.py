@@ -12,6 +12,7 @@ from gate.checks import Check, Evidence, run_checks
 from gate.checks.migration_lint import lint_evidence
 from gate.config import Config
 from gate.coverage_data import CoverageResult
+from gate.database_use import DatabaseUse
 from gate.diff_coverage import choose_base, diff_coverage
 from gate.errors import GateError, InfraError, Interrupted
 from gate.migration_lint import Linted
@@ -31,6 +32,7 @@ def gather_evidence(
     coverage: CoverageResult | None,
     linted: Linted | None = None,
     ratchet: RatchetRun | None = None,
+    database_use: DatabaseUse | None = None,
 ) -> Evidence:
     """What the checks read; diff coverage is measured here, against the base git gives.
     The ratchet baseline was read once, where the run's config was checked."""
@@ -54,6 +56,7 @@ def gather_evidence(
                                      else "", options.base, options.environ, config.root),
         ratchet=ratchet,
         previous_coverage=read_previous_coverage(_previous_report(config, options)),
+        database_use=database_use,
     )  # fmt: skip
 
 
@@ -74,11 +77,14 @@ def evaluate(
     coverage: CoverageResult | None,
     linted: Linted | None = None,
     ratchet: RatchetRun | None = None,
+    database_use: DatabaseUse | None = None,
 ) -> None:
     """The evaluate step: every check's named verdicts, findings and report keys."""
     step = outcome.step("evaluate")
     with timed(step):
-        evidence = gather_evidence(config, options, outcome, results, coverage, linted, ratchet)
+        evidence = gather_evidence(
+            config, options, outcome, results, coverage, linted, ratchet, database_use
+        )
         for judgement in run_checks(evidence):
             outcome.checks += judgement.checks
             outcome.findings += judgement.findings

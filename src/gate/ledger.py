@@ -40,6 +40,7 @@ class Ledger:
     pid_start: str | None = None  # process_start(pid); filled in for this process
     created: float = field(default_factory=time.time)
     databases: list[dict[str, str]] = field(default_factory=list)  # {"url": ..., "name": ...}
+    roles: list[dict[str, str]] = field(default_factory=list)  # {"url": ..., "name": ...}
     # {"base_dir", "pid", "pid_start", "port"}: recorded before initdb, the pid once started
     servers: list[dict[str, Any]] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
@@ -66,6 +67,7 @@ class Ledger:
             "pid_start": self.pid_start,
             "created": self.created,
             "databases": self.databases,
+            "roles": self.roles,
             "servers": self.servers,
             "folders": self.folders,
             "processes": self.processes,
@@ -76,6 +78,14 @@ class Ledger:
 
     def add_database(self, server_url: str, name: str) -> None:
         self.databases.append({"url": server_url, "name": name})
+        self.save()
+
+    def add_role(self, server_url: str, name: str) -> None:
+        self.roles.append({"url": server_url, "name": name})
+        self.save()
+
+    def forget_role(self, name: str) -> None:
+        self.roles = [role for role in self.roles if role["name"] != name]
         self.save()
 
     def add_server(self, base_dir: Path, pid: int | None, port: int | None = None) -> None:
@@ -116,7 +126,7 @@ class Ledger:
 
     @property
     def empty(self) -> bool:
-        return not (self.databases or self.servers or self.folders or self.processes)
+        return not (self.databases or self.roles or self.servers or self.folders or self.processes)
 
     def discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -132,6 +142,7 @@ class Ledger:
             pid_start=None if data.get("pid_start") is None else str(data["pid_start"]),
             created=float(data["created"]),
             databases=list(data.get("databases", [])),
+            roles=list(data.get("roles", [])),
             servers=list(data.get("servers", [])),
             folders=list(data.get("folders", [])),
             processes=list(data.get("processes", [])),

@@ -15,7 +15,12 @@ from gate.database.address import ServerAddress
 from gate.database.server import admin_connection
 
 # Templates that say which database: any one of them in the export gives the run's own.
-_DATABASE_FIELDS = ("{url}", "{database}")
+_DATABASE_FIELDS = ("{url}", "{database}", "{database_role}")
+
+
+def names_run_database(export: Mapping[str, str]) -> bool:
+    """Some exported variable names the run's database, not only its server."""
+    return any(field in template for template in export.values() for field in _DATABASE_FIELDS)
 
 
 def migrations_without_run_database(
@@ -24,7 +29,7 @@ def migrations_without_run_database(
     """The one-paragraph refusal, or None when the migrations get the run's database."""
     if not command or mode == "none":
         return None
-    if any(field in template for template in export.values() for field in _DATABASE_FIELDS):
+    if names_run_database(export):
         return None
     exported = ", ".join(f"{name}: {template!r}" for name, template in export.items()) or "nothing"
     return (

@@ -156,6 +156,7 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     env = bin_dir_first(
         configured.interpreter.path, {**options.environ, **config.env, **provisioned.env}
     )
+    watch = provisioned.watch_database_use(migrated=bool(config.migrations.command))
     tested = run_test_step(
         configured,
         options,
@@ -169,7 +170,9 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     )
     run.coverage_xml_text = tested.coverage_xml_text
     linted = lint.result() if lint is not None else None
-    evaluate(outcome, config, options, tested.results, tested.coverage, linted, configured.ratchet)
+    use = watch.finish() if watch is not None else None
+    evaluate(outcome, config, options, tested.results, tested.coverage, linted,
+             configured.ratchet, use)  # fmt: skip
 
 
 def _announce_kept(run: _Run, address: ServerAddress, *, server_started: bool) -> None:

@@ -12,7 +12,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gate.database.address import ServerAddress, export_environment, parse_server_url
+from gate.database.address import (
+    ServerAddress,
+    export_environment,
+    parse_server_url,
+    wants_database_roles,
+)
 from gate.database.binaries import find_binaries
 from gate.database.cluster_cache import (
     binaries_copies_record,
@@ -21,9 +26,17 @@ from gate.database.cluster_cache import (
 )
 from gate.database.ephemeral import WARM_WITH_TEMPLATE, EphemeralServer, ephemeral_server
 from gate.database.run_as import remove_binaries_copies
-from gate.database.server import drop_database, server_version, throwaway_database
+from gate.database.server import (
+    database_role,
+    drop_database,
+    drop_database_role,
+    server_version,
+    throwaway_database,
+)
+from gate.database_use import DatabaseWatch
 from gate.durations import read_durations, read_startup
 from gate.ledger import Ledger
+from gate.migration_target import names_run_database
 from gate.template_cache import (
     TemplateIndex,
     TemplateSlot,
@@ -113,6 +126,7 @@ class Provisioned:
     worker_env: dict[str, dict[str, str]] = field(default_factory=dict)
     server: ServerAddress | None = None
     where: str = ""
+    run_databases: list[str] = field(default_factory=list)  # the run's, then worker clones
     _request: DatabaseRequest | None = None
     _run_id: str = ""
     _ledger: Ledger | None = None
@@ -145,15 +159,20 @@ class Provisioned:
         database (database.export) and dropped after the block."""
         assert self.server is not None and self._ledger is not None
         name = f"{run_database_name(self._run_id)}_{purpose}"
-        with _database_on(self.server, name, self._ledger, False, source) as clone:
+        with _database_on(self.server, name, self._ledger, False, source, self._roles) as clone:
             yield self._export(clone)
 
     def _database(self, name: str, template: str | None) -> ServerAddress:
         assert self.server is not None and self._stack is not None and self._ledger is not None
         assert self._request is not None
         return self._stack.enter_context(
-            _database_on(self.server, name, self._ledger, self._request.keep, template)
+            _database_on(self.server, name, self._ledger, self._request.keep, template, self._roles)
         )
+
+    @property
+    def _roles(self) -> bool:
+        """database.export's {database_role}: each database gets a login role of its name."""
+        return self._request is not None and wants_database_roles(self._request.export)
 
     @contextlib.contextmanager
     def migration_target(self, command: Sequence[str], root: Path) -> Iterator[MigrationTarget]:
@@ -176,9 +195,15 @@ class Provisioned:
             if slot.build is None:
                 yield MigrationTarget(env={}, name=slot.name, cached=True, slot=slot)
             else:
-                yield MigrationTarget(
-                    env=self._export(slot.build), name=slot.build.database, cached=False, slot=slot
-                )
+                # The role goes before the template is published: a cached cluster keeps
+                # none of a past run's roles.
+                with _role_on(self.server, slot.build.database, self._ledger, self._roles):
+                    yield MigrationTarget(
+                        env=self._export(slot.build),
+                        name=slot.build.database,
+                        cached=False,
+                        slot=slot,
+                    )
         if slot.succeeded or slot.cached:
             self._source = slot.name
         if slot.succeeded and self._private is not None and self._variant is not None:
@@ -200,10 +225,12 @@ class Provisioned:
         if self.address is None:
             self.address = self._database(name, self._source)
         self.env = self._export(self.address)
+        self.run_databases = [self.address.database]
         ids = worker_ids(workers)
         for worker in ids:
             clone = self._database(worker_database_name(self._run_id, worker), self._source)
             self.worker_env[worker] = self._export(clone)
+            self.run_databases.append(clone.database)
         origin = (
             " (the cached template itself, in this run's copy of the cluster)"
             if name == self._source and self.template is not None
@@ -219,25 +246,68 @@ class Provisioned:
             self.detail = f"{database} on {self.where}"
 
     def _fresh_template_copy(self) -> bool:
-        """The run started its private server from a cached cluster holding its template."""
+        """The run started its private server from a cached cluster holding its template (and
+        needs no login role named after its database, which the template has not)."""
         return (
             self._private is not None
             and self._private.cluster_origin == WARM_WITH_TEMPLATE
             and self.template is not None
+            and not self._roles
+        )
+
+    def watch_database_use(self, *, migrated: bool) -> DatabaseWatch | None:
+        """Read the server's counters before the tests (see database_use.py); None without
+        a database."""
+        if self.server is None or self._request is None or not self.run_databases:
+            return None
+        ours = {*self.run_databases, *([self._source] if self._source else [])}
+        return DatabaseWatch.start(
+            self.server,
+            tuple(self.run_databases),
+            ours,
+            private=self.server_started,
+            export=dict(self._request.export),
+            exported=dict(self.env),
+            names_run_database=names_run_database(self._request.export),
+            migrated=migrated,
         )
 
 
 @contextlib.contextmanager
 def _database_on(
-    server: ServerAddress, name: str, ledger: Ledger, keep: bool, template: str | None = None
+    server: ServerAddress,
+    name: str,
+    ledger: Ledger,
+    keep: bool,
+    template: str | None = None,
+    role: bool = False,
 ) -> Iterator[ServerAddress]:
-    ledger.add_database(server.url(), name)  # recorded first: a kill mid-CREATE is still cleaned
+    """The database `name` (and with `role` a login role of its name, made before it and
+    dropped after it) for the block, recorded in the ledger while it exists."""
+    with _role_on(server, name, ledger, role, keep):
+        ledger.add_database(server.url(), name)  # recorded first: a kill mid-CREATE is cleaned
+        try:
+            with throwaway_database(server, name, keep=keep, template=template) as database:
+                yield database
+        finally:
+            if not keep:
+                ledger.forget_database(name)
+
+
+@contextlib.contextmanager
+def _role_on(
+    server: ServerAddress, name: str, ledger: Ledger, wanted: bool, keep: bool = False
+) -> Iterator[None]:
+    if not wanted:
+        yield
+        return
+    ledger.add_role(server.url(), name)  # recorded first, as every database
     try:
-        with throwaway_database(server, name, keep=keep, template=template) as database:
-            yield database
+        with database_role(server, name, keep=keep):
+            yield
     finally:
         if not keep:
-            ledger.forget_database(name)
+            ledger.forget_role(name)
 
 
 @contextlib.contextmanager
@@ -319,3 +389,8 @@ def clean_caches(
 def drop_leftover(url: str, name: str) -> None:
     """Used by gate clean for a database a killed run recorded."""
     drop_database(parse_server_url(url, source="ledger"), name)
+
+
+def drop_leftover_role(url: str, name: str) -> None:
+    """Used by gate clean for a role ({database_role}) a killed run recorded."""
+    drop_database_role(parse_server_url(url, source="ledger"), name)

@@ -320,3 +320,101 @@ def names_in_env_file(text: str) -> set[str]:
 
 def is_text_type(annotation: str) -> bool:
     return annotation in _TEXT_TYPES
+
+
+# Where a value lands in the connection code builds: a URL's path (or libpq's dbname=) is
+# the database, its user part (or user=) the role. Keywords of a connect call say the same.
+_DATABASE_KEYWORDS = {"database", "dbname", "db", "db_name", "database_name"}
+_USER_KEYWORDS = {"user", "username", "db_user"}
+_URL_PARTS = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<user>[^:@/]*)(?::[^@/]*)?@)?[^/?#]*/(?P<database>[^?#]*)"
+)
+_LIBPQ_KEYWORD = re.compile(r"\b(?P<key>dbname|user)\s*=\s*(?P<value>\S+)")
+_HOLE = "\x00{}\x00"  # an f-string's {expression}, numbered, while its literal text is read
+_ONE_HOLE = re.compile(r"^\x00(\d+)\x00$")
+
+
+def database_positions(sources: Iterable[str]) -> dict[str, set[str]]:
+    """Which names code puts where in the connection it builds, upper-cased:
+    f"postgresql://{DB_USER}:{DB_PASSWORD}@{DB_HOST}/{DB_USER}" gives
+    {"DB_USER": {"user", "database"}}; connect(dbname=settings.APP_DB) {"APP_DB": {"database"}}.
+
+    A name is the last one of the expression (settings.DB_USER, os.environ["DB_USER"],
+    getenv("DB_USER") all give DB_USER): what matters is which variable it was read from."""
+    found: dict[str, set[str]] = {}
+    for source in sources:
+        if "://" not in source and "=" not in source:
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                for position, expression in _fstring_positions(node):
+                    _note(found, expression, position)
+            elif isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    arg = (keyword.arg or "").lower()
+                    if arg in _DATABASE_KEYWORDS:
+                        _note(found, keyword.value, "database")
+                    elif arg in _USER_KEYWORDS:
+                        _note(found, keyword.value, "user")
+    return found
+
+
+def _fstring_positions(node: ast.JoinedStr) -> Iterator[tuple[str, ast.expr]]:
+    holes: list[ast.expr] = []
+    text = ""
+    for part in node.values:
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            text += part.value.replace("\x00", "")
+        elif isinstance(part, ast.FormattedValue):
+            text += _HOLE.format(len(holes))
+            holes.append(part.value)
+    url = _URL_PARTS.match(text)
+    pairs = [] if url is None else [("user", url["user"]), ("database", url["database"])]
+    pairs += [
+        ("database" if m["key"] == "dbname" else "user", m["value"])
+        for m in _LIBPQ_KEYWORD.finditer(text)
+    ]
+    for position, value in pairs:
+        hole = _ONE_HOLE.match(value or "")
+        if hole is not None:
+            yield position, holes[int(hole.group(1))]
+
+
+def _note(found: dict[str, set[str]], expression: ast.expr, position: str) -> None:
+    name = _read_name(expression)
+    if name:
+        found.setdefault(name.upper(), set()).add(position)
+
+
+def _read_name(expression: ast.expr) -> str | None:
+    """DB_USER, settings.DB_USER, os.environ["DB_USER"], getenv("DB_USER", "x")."""
+    if isinstance(expression, ast.Name):
+        return expression.id
+    if isinstance(expression, ast.Attribute):
+        return expression.attr
+    if isinstance(expression, ast.Subscript):
+        key = expression.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+        return None
+    if isinstance(expression, ast.Call) and expression.args:
+        first = expression.args[0]
+        if _dotted_tail(expression.func) in ("getenv", "get") and isinstance(first, ast.Constant):
+            return str(first.value)
+    return None
+
+
+def export_template(name: str, positions: set[str]) -> str | None:
+    """database_template, corrected by where code puts the variable: one it names its
+    database by gets the run's database, even when its name says USER, and one that is both
+    its user and its database name gets {database_role} (a role gate names after it)."""
+    template = database_template(name)
+    if template is None or "database" not in positions:
+        return template
+    if "user" in positions or template == "{user}":
+        return "{database_role}"
+    return "{database}"

@@ -254,14 +254,14 @@ ERROR_CASES = [
         "database:\n  export:\n    DATABASE_URL: '{hostname}'\n",
         "gate.yaml:3:19: database.export.DATABASE_URL: unknown placeholder {hostname} in "
         "'{hostname}'; use {url}, {host}, {port}, {user}, {password}, {database}, "
-        "{server_url}",
+        "{server_url}, {database_role}",
         id="export-unknown-placeholder",
     ),
     pytest.param(
         "database:\n  export:\n    PORT: '{port:05d}'\n",
         "gate.yaml:3:11: database.export.PORT: unknown placeholder {port:05d} in "
         "'{port:05d}'; use {url}, {host}, {port}, {user}, {password}, {database}, "
-        "{server_url}",
+        "{server_url}, {database_role}",
         id="export-format-spec",
     ),
     pytest.param(

@@ -20,6 +20,7 @@ def registered() -> tuple[RunCheck, ...]:
     from gate.checks import (
         blocking,
         coverage_floor,
+        database_use,
         diff_coverage,
         migration_lint,
         ratchet,
@@ -29,6 +30,7 @@ def registered() -> tuple[RunCheck, ...]:
 
     return (
         suite.CHECK,
+        database_use.CHECK,
         coverage_floor.CHECK,
         diff_coverage.CHECK,
         blocking.CHECK,

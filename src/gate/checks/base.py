@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gate.checks.migration_lint import LintEvidence
     from gate.config import Config
     from gate.coverage_data import CoverageResult
+    from gate.database_use import DatabaseUse
     from gate.diff_coverage import DiffCoverage
     from gate.previous_run import PreviousCoverage
     from gate.ratchet.setup import RatchetRun
@@ -100,6 +101,7 @@ class Evidence:
     migration_lint: LintEvidence | None = None  # the migrate step's lint, when it ran
     ratchet: RatchetRun | None = None  # the baseline, when gate.yaml sets `ratchet`
     previous_coverage: PreviousCoverage | None = None  # the last run's report, when there is one
+    database_use: DatabaseUse | None = None  # where the tests wrote, when gate gave a database
 
     @property
     def partial(self) -> bool:

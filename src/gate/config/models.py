@@ -86,7 +86,7 @@ class DatabaseConfig(_Section):
     export: dict[EnvName, ExportTemplate] = Field(
         default_factory=lambda: {"DATABASE_URL": "{url}"},
         description="environment handed to migrations and tests; templates over {url} {host} "
-        "{port} {user} {password} {database} {server_url}",
+        "{port} {user} {password} {database} {server_url} {database_role}",
     )
     keep: bool = Field(
         default=False, description="keep the database after the run (like --keep-db)"

@@ -11,8 +11,19 @@ from gate.errors import UsageError
 from gate.redact import mask_url
 
 #: Placeholders of database.export. server_url is the server without a database name, for
-#: suites that create their own databases (the role then needs CREATEDB).
-EXPORT_FIELDS = ("url", "host", "port", "user", "password", "database", "server_url")
+#: suites that create their own databases (the role then needs CREATEDB). database_role is
+#: the database's name for a variable code uses as both its user and its database name
+#: (docker-compose's postgres image names the database after the user): gate then makes a
+#: login role of that name for each database (database/server.py, database_role).
+EXPORT_FIELDS = (
+    "url", "host", "port", "user", "password", "database", "server_url", "database_role"
+)  # fmt: skip
+DATABASE_ROLE = "{database_role}"
+
+
+def wants_database_roles(templates: Mapping[str, str]) -> bool:
+    """database.export asks for a login role named after each database."""
+    return any(DATABASE_ROLE in template for template in templates.values())
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ def export_environment(
         "password": address.password,
         "database": address.database,
         "server_url": address.server_url(scheme),
+        "database_role": address.database,
     }
     formatter = string.Formatter()
     return {name: formatter.vformat(template, (), values) for name, template in templates.items()}

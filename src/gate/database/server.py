@@ -122,6 +122,56 @@ def drop_database(address: ServerAddress, name: str) -> None:
         )
 
 
+def create_database_role(address: ServerAddress, name: str) -> None:
+    """A login role named like a database, for code that connects as the user its database
+    is named after. Each session of it acts as gate's own role (SET role at login), so
+    whatever it creates belongs to gate's role, it sees what gate's role sees, and dropping
+    it leaves nothing behind; it logs in with gate's password."""
+    import psycopg
+    from psycopg import sql
+
+    role, gate_role = sql.Identifier(name), sql.Identifier(address.user)
+    password = sql.SQL(" PASSWORD {}").format(sql.Literal(address.password))
+    with admin_connection(address) as connection:
+        try:
+            with connection.transaction():
+                connection.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN{}").format(
+                        role, password if address.password else sql.SQL("")
+                    )
+                )
+                connection.execute(sql.SQL("GRANT {} TO {}").format(gate_role, role))
+                connection.execute(
+                    sql.SQL("ALTER ROLE {} SET role = {}").format(role, sql.Literal(address.user))
+                )
+        except psycopg.Error as exc:
+            raise InfraError(
+                f"could not create the role {name} on {_describe(address)} that "
+                "database.export's {database_role} names: "
+                f"{redact(str(exc).strip(), [address.password])}. gate's role needs CREATEROLE "
+                "and the right to grant itself (a superuser has both); or run with a private "
+                "server (database.mode: ephemeral)"
+            ) from exc
+
+
+def drop_database_role(address: ServerAddress, name: str) -> None:
+    from psycopg import sql
+
+    with admin_connection(address) as connection:
+        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def database_role(server: ServerAddress, name: str, *, keep: bool = False) -> Iterator[None]:
+    """The login role `name` (create_database_role) for the block, dropped on every exit."""
+    create_database_role(server, name)
+    try:
+        yield
+    finally:
+        if not keep:
+            drop_database_role(server, name)
+
+
 @contextlib.contextmanager
 def throwaway_database(
     server: ServerAddress, name: str, *, keep: bool = False, template: str | None = None

@@ -25,7 +25,9 @@ from gate.initialize.settings import (
 )
 from gate.project_ci import CiFacts, read_ci_facts
 from gate.settings_names import (
+    database_positions,
     database_template,
+    export_template,
 )
 
 
@@ -46,6 +48,9 @@ class ProjectFacts:
     required_settings: tuple[RequiredSetting, ...] = ()
     migrate_script: str | None = None  # without alembic: a migrate.py, relative to project_dir
     ci: CiFacts = field(default_factory=CiFacts)  # what the project's CI and settings say
+    # Where code puts a database variable in the connection it builds (user, database):
+    # DB_USER in f"...://{DB_USER}:...@.../{DB_USER}" names the database too.
+    positions: tuple[tuple[str, frozenset[str]], ...] = ()
     # False: the project's virtualenv and dependencies have no coverage.py (its CI measures
     # none), so gate measures none either; None: not known.
     has_coverage: bool | None = None
@@ -65,9 +70,10 @@ class ProjectFacts:
     def export(self) -> dict[str, str]:
         """Environment for the project's settings, from the variable names it reads."""
         names = self.database_variables
+        positions = dict(self.positions)
         export: dict[str, str] = {}
         for name in sorted(names, key=lambda n: (database_template(n) != "{url}", n)):
-            template = database_template(name)
+            template = export_template(name, set(positions.get(name.upper(), ())))
             if template is not None:
                 export[name] = template
         if any(name in POSTGRES_GROUP or name in POSTGRES_HOSTS for name in names):
@@ -103,6 +109,12 @@ def sniff_project(root: Path) -> ProjectFacts:
         required_settings=tuple(required),
         ci=ci,
         has_coverage=_has_coverage(root, project),
+        positions=tuple(
+            (name, frozenset(where))
+            for name, where in sorted(
+                database_positions(t for p, t in sources.items() if p.endswith(".py")).items()
+            )
+        ),
     )
 
 

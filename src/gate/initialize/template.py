@@ -77,11 +77,22 @@ def _env(facts: ProjectFacts) -> str:
     return "\n".join(lines) or "  # SECRET_KEY: test-secret"
 
 
+def _export_line(name: str, template: str) -> str:
+    line = f'    {name}: "{template}"'
+    if template == "{database_role}":
+        # Why not {user}: that names the server's postgres database, not the run's.
+        line = (
+            f"    # Your code connects as {name} to a database named {name}: both are the\n"
+            "    # run's database (and a role gate names after it).\n" + line
+        )
+    return line
+
+
 def _database(facts: ProjectFacts) -> str:
     scheme = f"scheme: {facts.scheme}"
     if facts.scheme == "postgresql+asyncpg":
         scheme = "# " + scheme
-    export = "\n".join(f'    {name}: "{template}"' for name, template in facts.export.items())
+    export = "\n".join(_export_line(name, template) for name, template in facts.export.items())
     found = ", ".join(facts.database_variables) or "none found; DATABASE_URL assumed"
     return f"""\
 # The PostgreSQL database the migrations and tests run against.
@@ -97,7 +108,9 @@ database:
   {scheme}
   # Environment handed to migrations and tests, filled in for each test database.
   # Templates over {{url}} {{host}} {{port}} {{user}} {{password}} {{database}}, and
-  # {{server_url}}: the server without a database, for suites that create their own.
+  # {{server_url}}: the server without a database, for suites that create their own;
+  # {{database_role}}: the database's name, for a variable your code uses as its user too
+  # (gate then makes a login role of that name, acting as its own, and drops it after).
   # Variables your code reads: {found}.
   export:
 {export}
