@@ -203,7 +203,7 @@ def _timed_call(
 ) -> Any:
     """Runs a call that may block; records it when it ran inside a timed loop callback."""
     loop = _get_running_loop()
-    if loop not in active:
+    if not active.get(loop):
         # Not inside a timed callback: a plain call, unless a loop gate cannot time
         # (uvloop, trio) is running here.
         foreign = _foreign_loop(loop)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import threading
-from asyncio import base_events, events
+from asyncio import events
 from time import perf_counter
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
-from . import sched
+from . import gcpause, sched
 from .frames import FrameInfo, capture
 from .patch import Patches
 from .sched import Held
@@ -28,12 +27,12 @@ class LoopRecorder(Protocol):
 
     def slow_callback(self, held: Held, samples: Samples, callback: object) -> None: ...
 
-    def task_created(self, task: object) -> None: ...
 
-
-# Loop -> when its running callback started. A loop runs one callback at a time, in the one
-# thread that runs it, so the interceptors find "am I inside a timed callback?" from the
-# running loop alone.
+# Loop -> when its running callback started, 0.0 between callbacks. A loop runs one callback
+# at a time, in the one thread that runs it, so the interceptors find "am I inside a timed
+# callback?" from the running loop alone. The loops that ran callbacks stay listed (0.0) until
+# the phase ends (loops_of_phase): that is how the plugin knows which loops a test ran, for
+# no cost beyond the store that ends each callback.
 active: dict[object, float] = {}
 # Loop -> (start of the callback they belong to, stack samples): written by the watchdog,
 # collected by the loop thread when the callback ends.
@@ -43,7 +42,6 @@ _recorder: LoopRecorder | None = None
 _slow_s = float("inf")
 _sample_after = float("inf")
 _original_run: Callable[[events.Handle], None] = events.Handle._run
-_original_create_task: Callable[..., Any] = base_events.BaseEventLoop.create_task
 
 
 def _timed_run(
@@ -66,11 +64,7 @@ def _timed_run(
     try:
         _run(self)
     finally:
-        # try/except rather than contextlib.suppress, which costs a context manager per call.
-        try:  # noqa: SIM105
-            del _active[loop]
-        except KeyError:  # nest_asyncio re-enters a loop from inside its own callback
-            pass
+        _active[loop] = 0.0  # (nest_asyncio re-enters a loop: the outer callback is lost)
         # Only a callback the watchdog found overdue can be slow: the watchdog looks at every
         # running callback at least once per half threshold, and one holding the GIL in C is
         # looked at the moment the C call returns. So the end time is read only for those.
@@ -87,18 +81,24 @@ def _overdue_callback_ended(
         return  # another loop's callback is overdue
     _samples.pop(loop, None)  # this callback's samples, or stale ones of an earlier callback
     if taken[0] == start and elapsed >= _slow_s and _recorder is not None:
-        # Judged on what the loop thread did: time it waited for a CPU is not its block.
+        # Judged on what the loop thread did: time it waited for a CPU, or for the garbage
+        # collector that stops every thread, is not its block.
         held = sched.callback_held(start, elapsed)
+        collecting = gcpause.paused_within(start, start + elapsed)
+        if collecting:
+            held = held._replace(seconds=max(0.0, held.seconds - collecting))
         if held.seconds >= _slow_s:
             _recorder.slow_callback(held, taken[1], getattr(handle, "_callback", None))
 
 
-@functools.wraps(_original_create_task)
-def _tracked_create_task(self: base_events.BaseEventLoop, *args: Any, **kwargs: Any) -> Any:
-    task = _original_create_task(self, *args, **kwargs)
-    if _recorder is not None:
-        _recorder.task_created(task)
-    return task
+def loops_of_phase() -> list[object]:
+    """The loops that ran a callback since the last call, forgotten now unless one is
+    running a callback (a loop in another thread, across a test's phases)."""
+    seen = list(active)
+    for loop in seen:
+        if active.get(loop) == 0.0:
+            active.pop(loop, None)  # a callback starting meanwhile re-adds it at once
+    return seen
 
 
 STOP_CODE = _timed_run.__code__
@@ -138,7 +138,7 @@ class _Watchdog(threading.Thread):
     def _sample_overdue(self) -> float:
         """Samples overdue callbacks; returns how long to wait before looking again."""
         now = perf_counter()
-        running = active.copy()
+        running = {loop: start for loop, start in active.copy().items() if start}
         overdue = [loop for loop, start in running.items() if now - start >= self._sample_after]
         for loop, (start, _) in _samples.copy().items():
             if now - start > _STALE_S and running.get(loop) != start:
@@ -184,8 +184,8 @@ class LoopProbe:
         # Sample from half the threshold on, so a stall just over it still has samples.
         _recorder, _slow_s, _sample_after = self._recorder, self._slow_s, self._slow_s / 2
         sched.enable()
+        gcpause.enable()
         self._patches.replace(events.Handle, "_run", _timed_run)
-        self._patches.replace(base_events.BaseEventLoop, "create_task", _tracked_create_task)
         if self._slow_s != float("inf"):
             # While a callback is overdue, sample ten times per threshold, within 2..20 ms.
             interval = min(max(self._slow_s / 10, 0.002), 0.02)
@@ -199,5 +199,7 @@ class LoopProbe:
             self._watchdog = None
         self._patches.undo()
         sched.disable()
+        gcpause.disable()
         _recorder, _slow_s, _sample_after = None, float("inf"), float("inf")
         _samples.clear()
+        active.clear()

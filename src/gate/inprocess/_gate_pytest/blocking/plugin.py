@@ -26,7 +26,7 @@ from .allowlist import default_allow
 from .calls import CallInterceptor
 from .foreign import ForeignLoopWatch
 from .frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
-from .loop import STOP_CODE, LoopProbe
+from .loop import STOP_CODE, LoopProbe, loops_of_phase
 from .sched import Held
 
 Emit = Callable[[dict[str, object]], None]
@@ -153,8 +153,8 @@ class BlockingPlugin:
         self._installed = False
         self._current: Phase | None = None
         self._last: Phase | None = None
+        # Tasks still pending when the phase that made them ended -> that phase.
         self._owners: weakref.WeakKeyDictionary[object, Phase] = weakref.WeakKeyDictionary()
-        self._tasks_in_phase = 0
         self._pending: list[Finding] = []
         self._pending_lock = threading.Lock()  # loops in other threads report too
         self._unwatched: list[dict[str, object]] = []
@@ -215,12 +215,13 @@ class BlockingPlugin:
             self._calls.refresh()
             self._foreign.refresh()
         self._current = (item.nodeid, phase)
-        self._tasks_in_phase = 0
         outcome = yield
         self._current, self._last = None, (item.nodeid, phase)
         try:
+            loops = loops_of_phase()
+            self._note_owners(loops, (item.nodeid, phase))
             if phase == "call":
-                self._check_watched(item, outcome)
+                self._check_watched(item, outcome, ran_asyncio=bool(loops))
             self._flush()
         except Exception:
             self._record_error()
@@ -247,13 +248,14 @@ class BlockingPlugin:
         except Exception:
             self._record_error()
 
-    def task_created(self, task: object) -> None:
-        try:
-            if self._current is not None:
-                self._owners[task] = self._current
-                self._tasks_in_phase += 1
-        except Exception:
-            self._record_error()
+    def _note_owners(self, loops: list[object], phase: Phase) -> None:
+        """A task that outlives the phase that made it is charged to that phase (see _charge).
+        Read once per phase from the loops the phase ran, not per task created: a task made
+        and finished within its phase never needs an owner."""
+        for ran in loops:
+            for task in asyncio.all_tasks(ran):  # type: ignore[arg-type]
+                if task not in self._owners:
+                    self._owners[task] = phase
 
     def foreign_loop(self, label: str) -> None:
         try:
@@ -374,9 +376,9 @@ class BlockingPlugin:
 
     # -- loops gate cannot watch -----------------------------------------------------------
 
-    def _check_watched(self, item: pytest.Item, outcome: object) -> None:
+    def _check_watched(self, item: pytest.Item, outcome: object, *, ran_asyncio: bool) -> None:
         label = _declared_foreign_runner(item)
-        if label is None and self._tasks_in_phase == 0 and _ran_as_coroutine(item, outcome):
+        if label is None and not ran_asyncio and _ran_as_coroutine(item, outcome):
             label = "an event loop that is not asyncio's own (e.g. uvloop)"
         if label is not None:
             self._add_unwatched((item.nodeid, "call"), label)
