@@ -4,7 +4,7 @@ the right test or line. Prints a table (docs/any-project.md keeps the last one).
 
     uv run python bench/real_projects.py --source full-stack-fastapi-template=PATH ...
         [--only NAME] [--server postgresql://postgres@127.0.0.1:5432/postgres]
-        [--skip-defects] [--by-hand]
+        [--skip-defects] [--by-hand] [--reports DIR]
 
 PATH is a git clone (or a URL git can clone) of the project; the pinned commit is checked out
 into a temp folder, never into this repository. Each project's environment is installed as its
@@ -244,6 +244,15 @@ def summary(report: dict) -> str:
     return f"{shown}; blocking {failing} failing, {apart} apart"
 
 
+def failed_checks(report: dict) -> str:
+    """The checks that failed, with what they measured: a seeded row says why it failed."""
+    return ", ".join(
+        f"{c['name']} ({c.get('actual')} vs {c.get('expected')})"
+        for c in report.get("checks") or []
+        if not c["passed"]
+    )
+
+
 def judged(defect: Defect, report: dict) -> bool:
     failed_tests = {t["test"] for t in report.get("failed_tests") or []}
     failed_checks = {c["name"] for c in report.get("checks") or [] if not c["passed"]}
@@ -265,8 +274,12 @@ def apply(checkout: Path, defect: Defect) -> None:
     path.write_text(text.replace(defect.old, defect.new, 1))
 
 
-def by_hand(project: Project, checkout: Path, server: str) -> float:
-    """A developer's loop without gate: a database by hand, migrations, the own test command."""
+def by_hand(project: Project, checkout: Path, server: str) -> tuple[str, float]:
+    """A developer's loop without gate: a database by hand, migrations, the own test command.
+
+    Returns how it ended as well as how long it took: the time of a command that failed
+    half-way is not the time of the loop, so the row must say which one it is.
+    """
     name = f"byhand_{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     with psycopg.connect(server, autocommit=True) as admin:
@@ -289,15 +302,20 @@ def by_hand(project: Project, checkout: Path, server: str) -> float:
         "DB_USER": name if project.by_hand_role else "postgres",
         "PATH": f"{checkout / '.venv/bin'}:{os.environ['PATH']}",
     }
+    ended = "pass"
     try:
         for command in project.by_hand:
-            sh(command, checkout / project.folder, env)
+            code, output, _ = sh(command, checkout / project.folder, env)
+            if code != 0:
+                ended = f"fail at `{command}` (exit {code})"
+                print(output[-2000:], file=sys.stderr)
+                break
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             if project.by_hand_role:
                 admin.execute(f'DROP ROLE IF EXISTS "{name}"')
-    return time.monotonic() - started
+    return ended, time.monotonic() - started
 
 
 def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
@@ -312,6 +330,8 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
                 return [f"| {project.name} | {project.commit} | setup failed: {output[-200:]!r} |"]
         code, output, init_s = sh([GATE, "init", *project.init_args], checkout)
         print(output, file=sys.stderr)
+        if args.reports and (checkout / "gate.yaml").exists():
+            shutil.copy(checkout / "gate.yaml", Path(args.reports) / f"{project.name}-gate.yaml")
         modes = [("ephemeral", ())]
         if project.init_args:
             verdicts = [line for line in output.splitlines() if line.startswith(("PASS", "FAIL"))]
@@ -326,13 +346,16 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
             modes.append(("server", ("--database-url", args.server)))
         for mode, extra in modes:
             code, report, seconds = gate_run(checkout, *extra)
+            if args.reports:
+                kept = Path(args.reports) / f"{project.name}-{mode}.json"
+                kept.write_text(json.dumps(report, indent=1))
             rows.append(
                 f"| {project.name} | {project.commit} | 0 | {mode}: {report['verdict']} "
                 f"(exit {code}) | {summary(report)} | init {init_s:.0f}s, run {seconds:.0f}s |"
             )
         if args.by_hand and args.server:
-            seconds = by_hand(project, checkout, args.server)
-            rows.append(f"| {project.name} | | | by hand | | {seconds:.0f}s |")
+            ended, seconds = by_hand(project, checkout, args.server)
+            rows.append(f"| {project.name} | | | by hand: {ended} | | {seconds:.0f}s |")
         if not args.skip_defects:
             pending = list(project.defects)
             while pending:
@@ -342,9 +365,13 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
                     apply(checkout, pending.pop(0))  # a defect with the test that reaches it
                 code, report, seconds = gate_run(checkout)
                 ok = "named right" if judged(defect, report) and code == 1 else "NOT named"
+                if args.reports:
+                    kept = Path(args.reports) / f"{project.name}-{defect.name}.json"
+                    kept.write_text(json.dumps(report, indent=1))
                 rows.append(
                     f"| {project.name} | seeded: {defect.name} | 0 | {report['verdict']} "
-                    f"(exit {code}), {ok} | {summary(report)} | run {seconds:.0f}s |"
+                    f"(exit {code}), {ok}; failed: {failed_checks(report)} | {summary(report)} "
+                    f"| run {seconds:.0f}s |"
                 )
                 sh("git checkout -q -- . && git clean -qfd -e .venv -e gate.yaml", checkout)
         shutil.rmtree(checkout / ".gate", ignore_errors=True)
@@ -358,6 +385,7 @@ def main() -> int:
     parser.add_argument("--server", help="a PostgreSQL server URL for the server-mode run")
     parser.add_argument("--skip-defects", action="store_true")
     parser.add_argument("--by-hand", action="store_true")
+    parser.add_argument("--reports", help="keep each run's JSON report in this folder")
     args = parser.parse_args()
     sources = dict(item.split("=", 1) for item in args.source)
     print("| project | commit | edits | verdict | findings | time |")
