@@ -4,7 +4,7 @@ the right test or line. Prints a table (docs/any-project.md keeps the last one).
 
     uv run python bench/real_projects.py --source full-stack-fastapi-template=PATH ...
         [--only NAME] [--server postgresql://postgres@127.0.0.1:5432/postgres]
-        [--skip-defects] [--by-hand]
+        [--skip-defects] [--by-hand] [--reports DIR]
 
 PATH is a git clone (or a URL git can clone) of the project; the pinned commit is checked out
 into a temp folder, never into this repository. Each project's environment is installed as its
@@ -161,8 +161,36 @@ PROJECTS = (
             "uv pip install -q -p .venv --no-deps -r .pins.txt setuptools==65.5.0",
         ),
         env={"SECRET_KEY": "secret_key"},
-        by_hand=("alembic upgrade head", "pytest -n 0"),
+        # Its CI's test step: `alembic upgrade head` then scripts/test, which is pytest with
+        # --cov on top of addopts' -n auto and --cov-fail-under=100.
+        by_hand=("alembic upgrade head", "./scripts/test"),
         init_args=("--run",),
+        defects=(
+            Defect(
+                "failing assertion",
+                "tests/test_api/test_routes/test_tags.py",
+                'assert response.json() == {"tags": []}',
+                'assert response.json() == {"tags": ["seeded"]}',
+                expect_test="tests/test_api/test_routes/test_tags.py::"
+                "test_empty_list_when_no_tags_exist",
+            ),
+            # Its floor is 100% over app + tests with branches, so one untested function is
+            # enough; the check must say so, not a test.
+            Defect(
+                "uncovered function",
+                "app/db/repositories/tags.py",
+                "",
+                UNTESTED,
+                expect_check="coverage.fail_under",
+            ),
+            Defect(
+                "time.sleep in an async handler",
+                "app/api/routes/tags.py",
+                "    tags = await tags_repo.get_all_tags()\n",
+                "    import time\n    time.sleep(0.2)\n    tags = await tags_repo.get_all_tags()\n",
+                expect_place="app/api/routes/tags.py:15",
+            ),
+        ),
     ),
     Project(
         name="litestar-realworld",
@@ -244,6 +272,15 @@ def summary(report: dict) -> str:
     return f"{shown}; blocking {failing} failing, {apart} apart"
 
 
+def failed_checks(report: dict) -> str:
+    """The checks that failed, with what they measured: a seeded row says why it failed."""
+    return ", ".join(
+        f"{c['name']} ({c.get('actual')} vs {c.get('expected')})"
+        for c in report.get("checks") or []
+        if not c["passed"]
+    )
+
+
 def judged(defect: Defect, report: dict) -> bool:
     failed_tests = {t["test"] for t in report.get("failed_tests") or []}
     failed_checks = {c["name"] for c in report.get("checks") or [] if not c["passed"]}
@@ -265,8 +302,12 @@ def apply(checkout: Path, defect: Defect) -> None:
     path.write_text(text.replace(defect.old, defect.new, 1))
 
 
-def by_hand(project: Project, checkout: Path, server: str) -> float:
-    """A developer's loop without gate: a database by hand, migrations, the own test command."""
+def by_hand(project: Project, checkout: Path, server: str) -> tuple[str, float]:
+    """A developer's loop without gate: a database by hand, migrations, the own test command.
+
+    Returns how it ended as well as how long it took: the time of a command that failed
+    half-way is not the time of the loop, so the row must say which one it is.
+    """
     name = f"byhand_{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     with psycopg.connect(server, autocommit=True) as admin:
@@ -289,15 +330,20 @@ def by_hand(project: Project, checkout: Path, server: str) -> float:
         "DB_USER": name if project.by_hand_role else "postgres",
         "PATH": f"{checkout / '.venv/bin'}:{os.environ['PATH']}",
     }
+    ended = "pass"
     try:
         for command in project.by_hand:
-            sh(command, checkout / project.folder, env)
+            code, output, _ = sh(command, checkout / project.folder, env)
+            if code != 0:
+                ended = f"fail at `{command}` (exit {code})"
+                print(output[-2000:], file=sys.stderr)
+                break
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             if project.by_hand_role:
                 admin.execute(f'DROP ROLE IF EXISTS "{name}"')
-    return time.monotonic() - started
+    return ended, time.monotonic() - started
 
 
 def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
@@ -312,6 +358,8 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
                 return [f"| {project.name} | {project.commit} | setup failed: {output[-200:]!r} |"]
         code, output, init_s = sh([GATE, "init", *project.init_args], checkout)
         print(output, file=sys.stderr)
+        if args.reports and (checkout / "gate.yaml").exists():
+            shutil.copy(checkout / "gate.yaml", Path(args.reports) / f"{project.name}-gate.yaml")
         modes = [("ephemeral", ())]
         if project.init_args:
             verdicts = [line for line in output.splitlines() if line.startswith(("PASS", "FAIL"))]
@@ -326,13 +374,16 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
             modes.append(("server", ("--database-url", args.server)))
         for mode, extra in modes:
             code, report, seconds = gate_run(checkout, *extra)
+            if args.reports:
+                kept = Path(args.reports) / f"{project.name}-{mode}.json"
+                kept.write_text(json.dumps(report, indent=1))
             rows.append(
                 f"| {project.name} | {project.commit} | 0 | {mode}: {report['verdict']} "
                 f"(exit {code}) | {summary(report)} | init {init_s:.0f}s, run {seconds:.0f}s |"
             )
         if args.by_hand and args.server:
-            seconds = by_hand(project, checkout, args.server)
-            rows.append(f"| {project.name} | | | by hand | | {seconds:.0f}s |")
+            ended, seconds = by_hand(project, checkout, args.server)
+            rows.append(f"| {project.name} | | | by hand: {ended} | | {seconds:.0f}s |")
         if not args.skip_defects:
             pending = list(project.defects)
             while pending:
@@ -342,9 +393,13 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
                     apply(checkout, pending.pop(0))  # a defect with the test that reaches it
                 code, report, seconds = gate_run(checkout)
                 ok = "named right" if judged(defect, report) and code == 1 else "NOT named"
+                if args.reports:
+                    kept = Path(args.reports) / f"{project.name}-{defect.name}.json"
+                    kept.write_text(json.dumps(report, indent=1))
                 rows.append(
                     f"| {project.name} | seeded: {defect.name} | 0 | {report['verdict']} "
-                    f"(exit {code}), {ok} | {summary(report)} | run {seconds:.0f}s |"
+                    f"(exit {code}), {ok}; failed: {failed_checks(report)} | {summary(report)} "
+                    f"| run {seconds:.0f}s |"
                 )
                 sh("git checkout -q -- . && git clean -qfd -e .venv -e gate.yaml", checkout)
         shutil.rmtree(checkout / ".gate", ignore_errors=True)
@@ -358,6 +413,7 @@ def main() -> int:
     parser.add_argument("--server", help="a PostgreSQL server URL for the server-mode run")
     parser.add_argument("--skip-defects", action="store_true")
     parser.add_argument("--by-hand", action="store_true")
+    parser.add_argument("--reports", help="keep each run's JSON report in this folder")
     args = parser.parse_args()
     sources = dict(item.split("=", 1) for item in args.source)
     print("| project | commit | edits | verdict | findings | time |")
