@@ -8,7 +8,7 @@ import pytest
 
 from gate.durations import read_durations, read_startup, record_startup, write_durations
 from gate.results import TestCase, TestResults
-from gate.workers import choose_workers, predicted_s
+from gate.workers import choose_workers, free_cpus, predicted_s
 
 
 def suite_of(count: int, seconds: float) -> dict[str, float]:
@@ -48,3 +48,15 @@ def test_start_up_is_recorded_beside_the_durations_and_survives_their_update(
     assert read_startup(path) == 1.234
     assert read_durations(path) == {"t::a": 0.5}
     assert read_startup(tmp_path / "missing.json") is None
+
+
+def test_free_cpus_counts_what_runs_now_not_the_last_minute(tmp_path: Path) -> None:
+    loadavg = tmp_path / "loadavg"
+    # A busy minute just ended (load 3.9) and nothing but gate runs now: both CPUs are free.
+    loadavg.write_text("3.90 2.10 1.20 1/136 28786\n")
+    assert free_cpus(2, loadavg) == 2.0
+    # Two other processes run at this moment: none is left beside them (at least one).
+    loadavg.write_text("0.10 0.10 0.10 3/140 28790\n")
+    assert free_cpus(2, loadavg) == 1.0
+    loadavg.write_text("0.10 0.10 0.10 2/140 28790\n")
+    assert free_cpus(4, loadavg) == 3.0

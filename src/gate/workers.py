@@ -4,7 +4,7 @@ The prediction uses what the last runs recorded in tests.durations (.gate/durati
 each test's duration and the start-up of the test process (imports and collection, until
 the first test starts), which every worker and xdist's controller pay again. Start-up is
 CPU work and the processes start at once, so they queue for the CPUs that other work
-(the load average) leaves free; and the controller relays every report, a cost per test that
+(the processes running now) leaves free; and the controller relays every report, a cost per test that
 one process does not have. (Measured on the sample app: with two workers on a busy 2-CPU
 machine, the run took three times the CPU of one process.) A count is taken only when it is
 predicted to be clearly faster than one process: a wrong guess costs more than it saves.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 #: xdist's own start: the controller, execnet gateways, the worker's interpreter.
 XDIST_START_S = 0.8
@@ -30,13 +31,22 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def free_cpus(cpus: int) -> float:
-    """CPUs that other work leaves free now (gate's tests have not started yet)."""
+def free_cpus(cpus: int, loadavg: Path = Path("/proc/loadavg")) -> float:
+    """CPUs that other work leaves free now (gate's tests have not started yet).
+
+    Linux's count of processes running at this moment (the fourth field of /proc/loadavg,
+    less gate itself), not the one-minute load average: that average still holds the run
+    that just ended (a build, the previous gate run) a minute later, and would keep a suite
+    in one process on an idle machine. Elsewhere, the load average.
+    """
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on Windows
-        load = 0.0
-    return max(1.0, cpus - load)
+        running = int(loadavg.read_text().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        try:
+            running = round(os.getloadavg()[0])
+        except (AttributeError, OSError):  # no load average on Windows
+            running = 0
+    return max(1.0, cpus - max(0, running))
 
 
 def predicted_s(workers: int, tests: Mapping[str, float], startup_s: float, free: float) -> float:
