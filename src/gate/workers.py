@@ -4,8 +4,8 @@ The prediction uses what the last runs recorded in tests.durations (.gate/durati
 each test's duration and the start-up of the test process (imports and collection, until
 the first test starts), which every worker and xdist's controller pay again. Start-up is
 CPU work and the processes start at once, so they queue for the CPUs that other work
-(the processes running now) leaves free; and the controller relays every report, a cost per test that
-one process does not have. (Measured on the sample app: with two workers on a busy 2-CPU
+(the processes running now) leaves free; and the controller relays every report, a cost per
+test that one process does not have. (Measured on the sample app: with two workers on a busy 2-CPU
 machine, the run took three times the CPU of one process.) A count is taken only when it is
 predicted to be clearly faster than one process: a wrong guess costs more than it saves.
 """
