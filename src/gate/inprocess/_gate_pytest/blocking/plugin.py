@@ -14,7 +14,7 @@ import threading
 import traceback
 import weakref
 from collections import Counter
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Callable
@@ -195,19 +195,26 @@ class BlockingPlugin:
 
     # -- test phases -----------------------------------------------------------------------
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, None]:
-        yield from self._phase(item, "setup")
+    # Plain hooks, not wrappers: a phase starts before any other plugin's code for it runs
+    # (tryfirst) and ends when its report is made, right after the phase. Three old-style
+    # hook wrappers per test cost more than everything the detector does in a sync test.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._start(item, "setup")
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, None]:
-        yield from self._phase(item, "call")
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._start(item, "call")
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, None]:
-        yield from self._phase(item, "teardown")
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._start(item, "teardown")
 
-    def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, None]:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        self._end(item, call.when, call)
+
+    def _start(self, item: pytest.Item, phase: str) -> None:
         # Modules to patch once imported (psycopg, trio...) can only have come with new
         # entries in sys.modules: one length check per phase instead of walking the lists.
         if len(sys.modules) != self._modules_seen:
@@ -215,13 +222,15 @@ class BlockingPlugin:
             self._calls.refresh()
             self._foreign.refresh()
         self._current = (item.nodeid, phase)
-        outcome = yield
-        self._current, self._last = None, (item.nodeid, phase)
+
+    def _end(self, item: pytest.Item, phase: str, call: pytest.CallInfo[None]) -> None:
+        nodeid = item.nodeid
+        self._current, self._last = None, (nodeid, phase)
         try:
             loops = loops_of_phase()
-            self._note_owners(loops, (item.nodeid, phase))
+            self._note_owners(loops, (nodeid, phase))
             if phase == "call":
-                self._check_watched(item, outcome, ran_asyncio=bool(loops))
+                self._check_watched(item, call, ran_asyncio=bool(loops))
             self._flush()
         except Exception:
             self._record_error()
@@ -376,9 +385,11 @@ class BlockingPlugin:
 
     # -- loops gate cannot watch -----------------------------------------------------------
 
-    def _check_watched(self, item: pytest.Item, outcome: object, *, ran_asyncio: bool) -> None:
+    def _check_watched(
+        self, item: pytest.Item, call: pytest.CallInfo[None], *, ran_asyncio: bool
+    ) -> None:
         label = _declared_foreign_runner(item)
-        if label is None and not ran_asyncio and _ran_as_coroutine(item, outcome):
+        if label is None and not ran_asyncio and _ran_as_coroutine(item, call):
             label = "an event loop that is not asyncio's own (e.g. uvloop)"
         if label is not None:
             self._add_unwatched((item.nodeid, "call"), label)
@@ -423,10 +434,9 @@ def _declared_foreign_runner(item: pytest.Item) -> str | None:
     return None
 
 
-def _ran_as_coroutine(item: pytest.Item, outcome: object) -> bool:
+def _ran_as_coroutine(item: pytest.Item, call: pytest.CallInfo[None]) -> bool:
     """An async test that ran (not one pytest refused because no async plugin took it)."""
     if not inspect.iscoroutinefunction(getattr(item, "obj", None)):
         return False
-    excinfo = getattr(outcome, "excinfo", None)
-    error = excinfo[1] if excinfo else None
+    error = call.excinfo.value if call.excinfo is not None else None
     return not (isinstance(error, pytest.skip.Exception) or _UNSUPPORTED_ASYNC in str(error or ""))
