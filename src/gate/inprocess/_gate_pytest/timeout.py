@@ -47,7 +47,8 @@ class TimeoutPlugin:
         self._can_alarm = hasattr(signal, "setitimer") and (
             threading.current_thread() is threading.main_thread()
         )
-        self._previous_handler: Any = None
+        self._previous_handler: Any = None  # SIGALRM's handler before gate's, once installed
+        self._alarm_set = False
         self._lock = threading.Lock()  # the hard stop's state: the test thread and the keeper
         self._armed_at: float | None = None  # when the hard stop was armed; None: it is not
         self._running = False
@@ -80,20 +81,25 @@ class TimeoutPlugin:
                     self._armed_at = None
 
     def _arm_soft_stop(self) -> None:
-        if self._can_alarm:
+        if not self._can_alarm:
+            return
+        current = signal.getsignal(signal.SIGALRM)
+        if self._previous_handler is None and current in (signal.SIG_DFL, signal.SIG_IGN, None):
+            # Installed once, for the session (restored in close): installing a handler per
+            # test cost ~0.2 ms a test under coverage, more than the rest of a trivial test.
+            self._previous_handler = current
+            signal.signal(signal.SIGALRM, self._on_alarm)
             current = signal.getsignal(signal.SIGALRM)
-            # Another plugin (pytest-timeout's signal method) owns SIGALRM: leave it alone
-            # and rely on the hard stop.
-            if current in (signal.SIG_DFL, signal.SIG_IGN, None):
-                self._previous_handler = current
-                signal.signal(signal.SIGALRM, self._on_alarm)
-                signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        # Another plugin (pytest-timeout's signal method) owns SIGALRM: leave it alone and
+        # rely on the hard stop.
+        self._alarm_set = current == self._on_alarm
+        if self._alarm_set:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
 
     def _disarm_soft_stop(self) -> None:
-        if self._previous_handler is not None:
+        if self._alarm_set:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous_handler)
-            self._previous_handler = None
+            self._alarm_set = False
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -118,6 +124,11 @@ class TimeoutPlugin:
         with self._lock:
             faulthandler.cancel_dump_traceback_later()
             self._armed_at = None
+        if self._previous_handler is not None:
+            self._disarm_soft_stop()
+            if signal.getsignal(signal.SIGALRM) == self._on_alarm:
+                signal.signal(signal.SIGALRM, self._previous_handler)
+            self._previous_handler = None
         if self._stack_file is not None:
             self._stack_file.close()
             self._stack_file = None
