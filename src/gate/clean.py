@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,6 +76,32 @@ def _on_private_server(url: str, ports: set[int]) -> bool:
         return False
 
 
+def _drop_recorded(
+    entries: list[dict[str, str]],
+    kind: str,
+    drop: Callable[[str, str], None],
+    forget: Callable[[str], None],
+    private: set[int],
+    report: CleanReport,
+) -> list[str]:
+    """Drop the databases (or roles) a run recorded, each forgotten once gone; those on the
+    run's own private servers go with their server, and are returned to be named then."""
+    on_private: list[str] = []
+    for entry in list(entries):
+        where = f"{kind} {entry['name']} on {mask_url(entry['url'])}"
+        if _on_private_server(entry["url"], private):
+            on_private.append(where)  # goes with its server
+        else:
+            try:
+                drop(entry["url"], entry["name"])
+            except GateError as exc:
+                report.problems.append(f"{where}: {exc.message}")
+                continue
+            report.remove(kind, where)
+        forget(entry["name"])
+    return on_private
+
+
 def _clean_ledger(ledger: Ledger, report: CleanReport) -> None:
     # psycopg: only when a database is to be dropped
     from gate.provision import drop_leftover, drop_leftover_role
@@ -87,32 +114,13 @@ def _clean_ledger(ledger: Ledger, report: CleanReport) -> None:
             report.remove("process", f"process {process['pid']} (stopped)")
         ledger.forget_process(int(process["pid"]))
     private = _private_ports(ledger)
-    on_private: list[str] = []
-    roles_on_private: list[str] = []
-    for database in list(ledger.databases):
-        where = f"database {database['name']} on {mask_url(database['url'])}"
-        if _on_private_server(database["url"], private):
-            on_private.append(where)  # goes with its server
-        else:
-            try:
-                drop_leftover(database["url"], database["name"])
-            except GateError as exc:
-                report.problems.append(f"{where}: {exc.message}")
-                continue
-            report.remove("database", where)
-        ledger.forget_database(database["name"])
-    for role in list(ledger.roles):  # after the databases: nothing of theirs is left
-        where = f"role {role['name']} on {mask_url(role['url'])}"
-        if _on_private_server(role["url"], private):
-            roles_on_private.append(where)  # goes with its server
-        else:
-            try:
-                drop_leftover_role(role["url"], role["name"])
-            except GateError as exc:
-                report.problems.append(f"{where}: {exc.message}")
-                continue
-            report.remove("role", where)
-        ledger.forget_role(role["name"])
+    on_private = _drop_recorded(
+        ledger.databases, "database", drop_leftover, ledger.forget_database, private, report
+    )
+    # After the databases: nothing of theirs is left.
+    roles_on_private = _drop_recorded(
+        ledger.roles, "role", drop_leftover_role, ledger.forget_role, private, report
+    )
     for server in list(ledger.servers):
         where = f"private server in {server['base_dir']}"
         if _stop_server(server):
