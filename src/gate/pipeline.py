@@ -28,7 +28,6 @@ from gate.ledger import run_ledger, state_dir
 from gate.migrate import migrate, migration_checker
 from gate.migration_lint import migration_lint
 from gate.outcome import RunOutcome, timed
-from gate.prefetch import prefetch
 from gate.provision import provision_database, worker_count
 from gate.ratchet.setup import RatchetRun
 from gate.redact import redact, url_secrets
@@ -107,8 +106,6 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     with timed(outcome.step("config")) as step:
         configured = configure(options, step, run.read_config)
     config, run.ratchet = configured.config, configured.ratchet
-    if configured.request.mode != "none":
-        prefetch("psycopg", "psycopg.conninfo", "psycopg.sql")  # while the server starts
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"gate-run-{outcome.run_id}-"))
     states = state_dir(dict(options.environ))

@@ -37,6 +37,7 @@ from gate.database_use import DatabaseWatch
 from gate.durations import read_durations, read_startup
 from gate.ledger import Ledger
 from gate.migration_target import names_run_database
+from gate.prefetch import prefetch
 from gate.template_cache import (
     TemplateIndex,
     TemplateSlot,
@@ -353,6 +354,10 @@ def provision_database(
                 files,
             )
             variant = "t" + key[:12]
+        # Loaded while the cluster is copied and started, when this thread only waits: not
+        # earlier, where a thread importing it slowed the hashing above tenfold (each file
+        # read hands the GIL over and waits up to 5 ms to get it back).
+        prefetch("psycopg", "psycopg.conninfo", "psycopg.sql")
         private = stack.enter_context(
             ephemeral_server(
                 binaries, keep=request.keep, cache=cache, variant=variant, ledger=ledger
