@@ -4,7 +4,7 @@ the right test or line. Prints a table (docs/any-project.md keeps the last one).
 
     uv run python bench/real_projects.py --source full-stack-fastapi-template=PATH ...
         [--only NAME] [--server postgresql://postgres@127.0.0.1:5432/postgres]
-        [--skip-defects] [--by-hand] [--reports DIR]
+        [--skip-defects | --defect NAME] [--by-hand] [--reports DIR]
 
 PATH is a git clone (or a URL git can clone) of the project; the pinned commit is checked out
 into a temp folder, never into this repository. Each project's environment is installed as its
@@ -44,6 +44,9 @@ class Defect:
     expect_test: str | None = None  # a failed test's id
     expect_check: str | None = None  # a failed check's name
     expect_place: str | None = None  # "file:line" of a failing blocking finding
+    # The run must pass, as the project's CI would: an uncovered function where the CI
+    # measures no coverage, so gate (init carries the CI's settings over) measures none.
+    expect_pass: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,37 @@ PROJECTS = (
                 expect_test="styleguide_example/users/tests/services/test_user_create.py::"
                 "UserCreateTests::test_user_with_capitalized_email_cannot_be_created",
             ),
+            # Its CI measures no coverage, so gate measures none: the run passes, as its CI.
+            Defect(
+                "uncovered function",
+                "styleguide_example/users/services.py",
+                "",
+                UNTESTED,
+                expect_pass=True,
+            ),
+            # Its views are sync DRF views: an async Django view, wired to a URL. Django's
+            # sync test client runs it through asgiref's async_to_sync, in an event loop of
+            # its own in another thread, which gate's detector times like any other loop. Its
+            # settings set ATOMIC_REQUESTS, which Django refuses for an async view ("You cannot
+            # use ATOMIC_REQUESTS with async views", a 500) unless it is marked non-atomic.
+            Defect(
+                "time.sleep in an async view",
+                "styleguide_example/api/urls.py",
+                "",
+                "\n\nfrom django.db import transaction\n\n\n@transaction.non_atomic_requests\n"
+                "async def seeded_sleep(request):\n    import time\n\n"
+                "    from django.http import JsonResponse\n\n    time.sleep(0.2)\n"
+                '    return JsonResponse({"ok": True})\n\n\n'
+                'urlpatterns.append(path("seeded-sleep/", seeded_sleep))\n',
+                expect_place="styleguide_example/api/urls.py:23",
+            ),
+            Defect(
+                "(the test that reaches it)",
+                "styleguide_example/api/tests/test_seeded_sleep.py",
+                "",
+                "def test_seeded_sleep(client):\n"
+                '    assert client.get("/api/seeded-sleep/").json() == {"ok": True}\n',
+            ),
         ),
     ),
     Project(
@@ -218,6 +252,13 @@ PROJECTS = (
                 expect_test="tests/test_routes/test_tag_controller.py::test_get_tags",
             ),
             Defect(
+                "uncovered function",
+                "Conduit/db/tag_queries.py",
+                "",
+                UNTESTED,
+                expect_pass=True,
+            ),
+            Defect(
                 "time.sleep in an async handler",
                 "Conduit/routes/tag_controller.py",
                 "    async def get_tags(self, state: State) -> TagListResponse:\n",
@@ -285,6 +326,8 @@ def judged(defect: Defect, report: dict) -> bool:
     failed_tests = {t["test"] for t in report.get("failed_tests") or []}
     failed_checks = {c["name"] for c in report.get("checks") or [] if not c["passed"]}
     places = {f"{f['file']}:{f['line']}" for f in report.get("blocking") or []}
+    if defect.expect_pass:
+        return report.get("verdict") == "pass"
     return (
         (defect.expect_test is None or defect.expect_test in failed_tests)
         and (defect.expect_check is None or defect.expect_check in failed_checks)
@@ -386,13 +429,23 @@ def trial(project: Project, source: str, args: argparse.Namespace) -> list[str]:
             rows.append(f"| {project.name} | | | by hand: {ended} | | {seconds:.0f}s |")
         if not args.skip_defects:
             pending = list(project.defects)
+            if args.defect:  # that seed only, with the test that reaches it
+                at = [d.name for d in pending].index(args.defect)
+                end = at + 1
+                while end < len(pending) and pending[end].name.startswith("("):
+                    end += 1
+                pending = pending[at:end]
             while pending:
                 defect = pending.pop(0)
                 apply(checkout, defect)
                 if pending and pending[0].name.startswith("("):
                     apply(checkout, pending.pop(0))  # a defect with the test that reaches it
                 code, report, seconds = gate_run(checkout)
-                ok = "named right" if judged(defect, report) and code == 1 else "NOT named"
+                right = judged(defect, report) and code == (0 if defect.expect_pass else 1)
+                if defect.expect_pass:
+                    ok = "passed as expected" if right else "NOT passed"
+                else:
+                    ok = "named right" if right else "NOT named"
                 if args.reports:
                     kept = Path(args.reports) / f"{project.name}-{defect.name}.json"
                     kept.write_text(json.dumps(report, indent=1))
@@ -412,6 +465,7 @@ def main() -> int:
     parser.add_argument("--only", help="run this project only")
     parser.add_argument("--server", help="a PostgreSQL server URL for the server-mode run")
     parser.add_argument("--skip-defects", action="store_true")
+    parser.add_argument("--defect", help="seed this defect only (its name, as in the table)")
     parser.add_argument("--by-hand", action="store_true")
     parser.add_argument("--reports", help="keep each run's JSON report in this folder")
     args = parser.parse_args()
