@@ -232,13 +232,11 @@ class Provisioned:
             clone = self._database(worker_database_name(self._run_id, worker), self._source)
             self.worker_env[worker] = self._export(clone)
             self.run_databases.append(clone.database)
-        origin = (
-            " (the cached template itself, in this run's copy of the cluster)"
-            if name == self._source and self.template is not None
-            else f" from {self._source}"
-            if self._source and self._source != name
-            else ""
-        )
+        origin = ""
+        if self._source and self._source != name:
+            origin = f" from {self._source}"
+        elif name == self._source and self.template is not None:
+            origin = " (the cached template itself, in this run's copy of the cluster)"
         per_worker = f" (+{len(ids)} worker clones)" if ids else ""
         database = f"database {name}{origin}{per_worker}"
         if self.server_started:

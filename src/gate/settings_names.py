@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from gate.database.address import DATABASE_ROLE
+
 # A name's words that say it is about the database, and what its last word asks for.
 _DATABASE_WORDS = {"DATABASE", "DB", "POSTGRES", "POSTGRESQL", "PG", "SQL", "SQLALCHEMY", "PSQL"}
 _SERVER_WORDS = {"SERVER", "ADMIN", "MAINTENANCE", "ROOT", "SUPERUSER"}
@@ -416,5 +418,5 @@ def export_template(name: str, positions: set[str]) -> str | None:
     if template is None or "database" not in positions:
         return template
     if "user" in positions or template == "{user}":
-        return "{database_role}"
+        return DATABASE_ROLE
     return "{database}"

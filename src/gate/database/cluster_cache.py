@@ -110,6 +110,15 @@ def copy_cached_cluster(cache_dir: Path, key: str, data_dir: Path) -> bool:
     return True
 
 
+def empty_folder(folder: Path) -> None:
+    """Remove what a folder holds, keeping the folder (a data folder gate made, say)."""
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 def _copy_tree(source: Path, target: Path) -> None:
     """Copy a cluster's ~1,300 files: `cp -a` takes half the time shutil.copytree does (it is
     the warm start's largest part). It runs as a watched child, so a gate killed meanwhile
@@ -122,11 +131,8 @@ def _copy_tree(source: Path, target: Path) -> None:
                 return
         finally:
             child.stop()
-        for leftover in list(target.iterdir()) if target.is_dir() else []:  # partial: again
-            if leftover.is_dir() and not leftover.is_symlink():
-                shutil.rmtree(leftover)
-            else:
-                leftover.unlink()
+        if target.is_dir():
+            empty_folder(target)  # a partial copy: start again
     shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
 
 

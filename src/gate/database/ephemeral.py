@@ -26,6 +26,7 @@ from gate.database.cluster_cache import (
     binaries_copies_record,
     cluster_key,
     copy_cached_cluster,
+    empty_folder,
     forget_cluster,
     prune_variants,
 )
@@ -102,14 +103,6 @@ def init_cluster(binaries: PostgresBinaries, data_dir: Path, account: RunAs | No
     if result.code != 0:
         output = result.output.strip()
         raise InfraError(f"initdb failed (exit {result.code}):\n{output[-2000:]}")
-
-
-def _empty_folder(folder: Path) -> None:
-    for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
 
 
 def fast_temp_root() -> Path | None:
@@ -326,7 +319,7 @@ def ephemeral_server(
             # A cached cluster that does not start (damaged cache): forget it, start over.
             server.stop()
             forget_cluster(cache, copied)
-            _empty_folder(server.data_dir)
+            empty_folder(server.data_dir)
         if saver is not None:
             server.savers.append(saver)
             saver.start()

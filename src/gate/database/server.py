@@ -2,7 +2,7 @@
 
 psycopg is imported when a first connection is made (a fifth of a second): `gate check`, a run
 with database.mode none and the command line itself do without it, and a run that needs it
-has it loaded in the background meanwhile (database.driver.prefetch).
+has it loaded in the background meanwhile (gate.prefetch).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import re
 import shlex
 
 from gate.config.schema import SCHEMA_URL
+from gate.database.address import DATABASE_ROLE
 from gate.initialize.facts import ProjectFacts
 from gate.initialize.settings import CHOICE_WORDS
 from gate.settings_names import (
@@ -79,7 +80,7 @@ def _env(facts: ProjectFacts) -> str:
 
 def _export_line(name: str, template: str) -> str:
     line = f'    {name}: "{template}"'
-    if template == "{database_role}":
+    if template == DATABASE_ROLE:
         # Why not {user}: that names the server's postgres database, not the run's.
         line = (
             f"    # Your code connects as {name} to a database named {name}: both are the\n"

@@ -47,7 +47,8 @@ class TimeoutPlugin:
         self._can_alarm = hasattr(signal, "setitimer") and (
             threading.current_thread() is threading.main_thread()
         )
-        self._previous_handler: Any = None  # SIGALRM's handler before gate's, once installed
+        self._installed = False  # gate's SIGALRM handler, for the session
+        self._previous_handler: Any = None  # the handler before it, restored in close
         self._alarm_set = False
         self._lock = threading.Lock()  # the hard stop's state: the test thread and the keeper
         self._armed_at: float | None = None  # when the hard stop was armed; None: it is not
@@ -84,10 +85,10 @@ class TimeoutPlugin:
         if not self._can_alarm:
             return
         current = signal.getsignal(signal.SIGALRM)
-        if self._previous_handler is None and current in (signal.SIG_DFL, signal.SIG_IGN, None):
+        if not self._installed and current in (signal.SIG_DFL, signal.SIG_IGN, None):
             # Installed once, for the session (restored in close): installing a handler per
             # test cost ~0.2 ms a test under coverage, more than the rest of a trivial test.
-            self._previous_handler = current
+            self._previous_handler, self._installed = current, True
             signal.signal(signal.SIGALRM, self._on_alarm)
             current = signal.getsignal(signal.SIGALRM)
         # Another plugin (pytest-timeout's signal method) owns SIGALRM: leave it alone and
@@ -124,11 +125,13 @@ class TimeoutPlugin:
         with self._lock:
             faulthandler.cancel_dump_traceback_later()
             self._armed_at = None
-        if self._previous_handler is not None:
+        if self._installed:
             self._disarm_soft_stop()
             if signal.getsignal(signal.SIGALRM) == self._on_alarm:
-                signal.signal(signal.SIGALRM, self._previous_handler)
-            self._previous_handler = None
+                # None: a handler not set from Python; the default is the closest to it.
+                previous = self._previous_handler
+                signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+            self._installed = False
         if self._stack_file is not None:
             self._stack_file.close()
             self._stack_file = None
