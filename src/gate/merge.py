@@ -22,6 +22,7 @@ from rich.console import Console
 
 from gate.config import Config, find_config, load_config
 from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_report, write_rcfile
+from gate.entry import collect_garbage_again
 from gate.errors import GateError, UsageError
 from gate.judge import conclude, errors_recorded, evaluate
 from gate.locate import locate_failures
@@ -244,6 +245,7 @@ def _merge_steps(
 
 def merge_shards(folders: Sequence[Path], options: RunOptions, console: Console) -> RunOutcome:
     """One verdict for all shards; never raises for problems it can explain (see outcome.error)."""
+    collect_garbage_again()
     started = time.monotonic()
     outcome = RunOutcome(root=options.cwd, run_id=new_run_id())
     read: list[Config] = []  # the config, once read: reports go where it says, errors too

@@ -14,14 +14,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from gate import proc
 from gate.clean import reap_dead_runs
 from gate.config import Config
 from gate.configure import configure, secrets_of
 from gate.database.address import ServerAddress
+from gate.entry import collect_garbage_again
 from gate.interpreter import bin_dir_first
 from gate.judge import conclude, errors_recorded, evaluate
 from gate.ledger import run_ledger, state_dir
@@ -36,6 +36,9 @@ from gate.run_options import RunOptions, new_run_id
 from gate.shown_commands import hiding
 from gate.signals import interrupts_unwind, shielded
 from gate.test_step import chosen_workers, run_test_step
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["RunOptions", "new_run_id", "run_gate"]
 
@@ -78,6 +81,7 @@ def _teardown_detail(run: _Run) -> str:
 
 def run_gate(options: RunOptions, console: Console) -> RunOutcome:
     """Run the whole gate; never raises for problems it can explain (see outcome.error)."""
+    collect_garbage_again()
     started = time.monotonic()
     outcome = RunOutcome(root=options.cwd, run_id=new_run_id())
     run = _Run(options, console, outcome)

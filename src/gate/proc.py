@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -203,6 +204,7 @@ class Child:
         self._recorded = list(_recorders)
         for on_start, _ in self._recorded:
             on_start(process.pid, stop_signal)
+        self._exit_fd = _pidfd(process.pid)
 
     @property
     def pid(self) -> int:
@@ -216,7 +218,21 @@ class Child:
         return self.process.poll()
 
     def wait(self, timeout: float | None = None) -> int:
+        # subprocess polls with sleeps of up to 50 ms when given a timeout; a pidfd wakes
+        # this at the child's exit, which the end of every run's test step waits on.
+        fd = self._exit_fd
+        if timeout is None or fd is None or self.process.returncode is not None:
+            return self.process.wait(timeout=timeout)
+        exited = select.poll()
+        exited.register(fd, select.POLLIN)
+        if not exited.poll(timeout * 1000):
+            raise subprocess.TimeoutExpired(self.process.args, timeout)
         return self.process.wait(timeout=timeout)
+
+    def _close_exit_fd(self) -> None:
+        if self._exit_fd is not None:
+            os.close(self._exit_fd)
+            self._exit_fd = None
 
     def send_signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -232,9 +248,18 @@ class Child:
 
     def release(self) -> None:
         """Let it outlive gate (--keep-db); stop() releases too."""
+        self._close_exit_fd()
         if self._ident is not None:
             _watcher.release(self._ident)
             self._ident = None
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when `pid` exits (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux, an old kernel, or already reaped
+        return None
 
 
 def spawn(

@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from gate.configure import Configured
 from gate.coverage_data import (
@@ -30,7 +29,13 @@ from gate.run_options import RunOptions
 from gate.shard import Shard, save_run_data, shard_summary
 from gate.testrun import BlockingPlan, TestPlan, run_tests
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 PYTEST_COULD_NOT_START = (2, 3, 4)  # interrupted, internal error, usage error
+# Imported after the tests: the terminal report, and coverage.py combining and reporting.
+AFTER_TESTS = ("rich.console", "gate.reporters.terminal")
+AFTER_COVERAGE = ("coverage", "sqlite3", "xml.dom.minidom")
 
 
 @dataclass(frozen=True)
@@ -130,9 +135,17 @@ def run_test_step(
     )
     shard = options.shard
     with timed(step), LiveProgress(console, options.live) as live:
-        if rcfile is not None:
-            prefetch("coverage")  # combined after the tests; imported while they run
-        tested = run_tests(plan, env, on_progress=live.update)
+        prefetched: list[object] = []
+
+        def progress(results: TestResults, elapsed_s: float) -> None:
+            # First called once pytest has started: what the rest of the run imports loads
+            # on the other core meanwhile, not before pytest starts.
+            if not prefetched:
+                later = AFTER_TESTS + (AFTER_COVERAGE if rcfile is not None else ())
+                prefetched.append(prefetch(*later))
+            live.update(results, elapsed_s)
+
+        tested = run_tests(plan, env, on_progress=progress)
         outcome.notes += tested.notes
         results = locate_failures(redacted(tested.results, hide), config.root)
         outcome.results = results

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -32,17 +33,34 @@ app = typer.Typer(
 
 
 def make_console(color: str, stream: object = None) -> Console:
-    from rich.console import Console  # only commands that print a report need it
+    def build() -> Console:
+        from rich.console import Console  # only commands that print a report need it
 
-    in_ci = bool(os.environ.get("CI"))
-    force = True if color == "always" else False if color == "never" else None
-    return Console(
-        file=stream if stream is not None else sys.stdout,  # type: ignore[arg-type]
-        force_terminal=force if force is not None else (False if in_ci else None),
-        no_color=color == "never" or None,
-        highlight=False,
-        soft_wrap=True,
-    )
+        in_ci = bool(os.environ.get("CI"))
+        force = True if color == "always" else False if color == "never" else None
+        return Console(
+            file=stream if stream is not None else sys.stdout,  # type: ignore[arg-type]
+            force_terminal=force if force is not None else (False if in_ci else None),
+            no_color=color == "never" or None,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return cast("Console", _DeferredConsole(build))
+
+
+class _DeferredConsole:
+    """rich's Console, built when first used. Importing rich takes ~30 ms; a run with -q or in
+    CI prints nothing before its verdict, and rich loads in the background while tests run."""
+
+    def __init__(self, build: Callable[[], Console]) -> None:
+        self._build = build
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = self._build()
+        return getattr(self._console, name)
 
 
 def _version(value: bool) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from types import TracebackType
-
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from gate.results import TestResults
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
 
 
 class LiveProgress:
@@ -16,10 +17,14 @@ class LiveProgress:
 
     def __init__(self, console: Console, enabled: bool) -> None:
         self.enabled = enabled and console.is_terminal and not console.is_dumb_terminal
-        self._live = Live(console=console, transient=True, refresh_per_second=8)
+        self._live: Live | None = None
+        if self.enabled:  # rich is imported only for a terminal that shows the line
+            from rich.live import Live
+
+            self._live = Live(console=console, transient=True, refresh_per_second=8)
 
     def __enter__(self) -> LiveProgress:
-        if self.enabled:
+        if self._live is not None:
             self._live.__enter__()
         return self
 
@@ -29,12 +34,14 @@ class LiveProgress:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self.enabled:
+        if self._live is not None:
             self._live.__exit__(exc_type, exc, traceback)
 
     def update(self, results: TestResults, elapsed_s: float) -> None:
-        if not self.enabled:
+        if self._live is None:
             return
+        from rich.text import Text
+
         total = results.collected or len(results.cases)
         bad = len(results.bad_cases)
         line = Text(f"  testing: {results.done}/{total or '?'} done")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -13,6 +12,8 @@ from .failure_frames import failure_frames, library_dirs
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 _PHASES = ("setup", "call", "teardown")
+# Exceptions that end a phase without failing it: a skip, or pytest.exit.
+_NOT_FAILURES = (pytest.skip.Exception, pytest.exit.Exception)
 
 MAX_TEXT = 20_000  # longest failure text kept per report; the JUnit file holds no more than this
 
@@ -62,6 +63,8 @@ class RecorderPlugin:
         # Tests whose reports have started to arrive: nodeid -> their `test` event. xdist
         # relays reports from several workers at once, so more than one can be open.
         self._open: dict[str, dict[str, Any]] = {}
+        # (nodeid, phase) -> where a failure's exception passed, until its report is logged.
+        self._frames: dict[tuple[str, str], list[Any]] = {}
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.writer.emit(
@@ -91,25 +94,29 @@ class RecorderPlugin:
                 }
             )
 
-    # tryfirst: the outermost wrapper, so it sees the report after xfail and the like decided.
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, Any, None]:
-        outcome = yield
-        report = outcome.get_result()
-        if report.failed and call.excinfo is not None:
+    # A plain hook, not a wrapper around the report: it runs per phase of every test, and only a
+    # failure needs anything. The frames go on the report in pytest_runtest_logreport, before
+    # xdist relays it (an attribute of the report travels to the controller with it). tryfirst:
+    # the hook stops at the first plugin that returns a report.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        if call.excinfo is not None and not isinstance(call.excinfo.value, _NOT_FAILURES):
             # Runs where the test ran (an xdist worker too): the traceback exists only there.
-            # An attribute of the report travels to the xdist controller with it.
             base_dir = str(item.config.invocation_params.dir)
-            report.gate_frames = failure_frames(call.excinfo, base_dir)
+            self._frames[(item.nodeid, call.when)] = failure_frames(call.excinfo, base_dir)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         if not self.is_worker:
             # On disk before the test runs: if the process dies or hangs, this names the test.
-            self.writer.emit({"event": "start", "nodeid": nodeid})
+            self.writer.emit_start(nodeid)
 
+    # tryfirst: before xdist's worker sends the report to the controller.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._frames:
+            frames = self._frames.pop((report.nodeid, report.when), None)
+            if frames is not None and report.failed:
+                report.gate_frames = frames  # type: ignore[attr-defined]
         if self.is_worker:
             return
         test = self._open.get(report.nodeid)

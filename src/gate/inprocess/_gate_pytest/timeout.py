@@ -6,10 +6,7 @@ import faulthandler
 import signal
 import threading
 import time
-from collections.abc import Generator
 from typing import IO, Any, Callable
-
-import pytest
 
 # A hang inside C code holding the GIL never returns to the interpreter, so the soft stop
 # cannot fire; faulthandler's watchdog is a C thread that dumps every stack and exits anyway.
@@ -53,6 +50,7 @@ class TimeoutPlugin:
         self._lock = threading.Lock()  # the hard stop's state: the test thread and the keeper
         self._armed_at: float | None = None  # when the hard stop was armed; None: it is not
         self._running = False
+        self._started = 0.0  # when the running test's protocol began
         self._ended_at = 0.0
         self._closed = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="gate-hard-stop", daemon=True)
@@ -102,23 +100,24 @@ class TimeoutPlugin:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self._alarm_set = False
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
+    # Plain hooks around each test rather than a wrapper of its protocol: the first and last
+    # thing pytest does for a test either way, at a fraction of a wrapper's cost. Should an
+    # exception (pytest.exit, Ctrl-C) skip logfinish, close() disarms both stops.
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         started = time.monotonic()
         with self._lock:
-            self._running = True
+            self._running, self._started = True, started
             if self._armed_at is None or started - self._armed_at > REARM_AFTER_S:
                 self._arm_hard_stop(started)
         self._arm_soft_stop()
-        try:
-            yield
-        finally:
-            self._disarm_soft_stop()
-            ended = time.monotonic()
-            with self._lock:
-                self._running, self._ended_at = False, ended
-            if ended - started >= self.seconds:
-                self._emit({"event": "timed_out", "nodeid": item.nodeid, "seconds": self.seconds})
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
+        self._disarm_soft_stop()
+        ended = time.monotonic()
+        with self._lock:
+            self._running, self._ended_at = False, ended
+        if ended - self._started >= self.seconds:
+            self._emit({"event": "timed_out", "nodeid": nodeid, "seconds": self.seconds})
 
     def close(self) -> None:
         self._closed.set()

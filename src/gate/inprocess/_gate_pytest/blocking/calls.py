@@ -174,6 +174,7 @@ def _lazy_targets(module_name: str) -> list[Target]:
 
 
 _get_running_loop = events._get_running_loop
+_modules = sys.modules
 
 # Threads currently inside an intercepted call: nested ones (urlopen -> socket.connect)
 # report only the outermost, the name the user wrote.
@@ -236,6 +237,10 @@ def _intercept(
 
     @functools.wraps(original)
     def intercepted(*args: Any, **kwargs: Any) -> Any:
+        # No loop runs in this thread (nor trio, which sets none): a plain call, decided
+        # without another Python call. pytest itself stats files for every test.
+        if _get_running_loop() is None and "trio" not in _modules:
+            return original(*args, **kwargs)
         if check is not None and not check(args, kwargs):
             return original(*args, **kwargs)  # cannot block: sleep(0), open(fd)
         return _timed_call(original, call, recorder, args, kwargs)

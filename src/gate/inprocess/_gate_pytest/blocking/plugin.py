@@ -26,7 +26,7 @@ from .allowlist import default_allow
 from .calls import CallInterceptor
 from .foreign import ForeignLoopWatch
 from .frames import AllowList, FrameInfo, ProjectPaths, capture, is_import_time
-from .loop import STOP_CODE, LoopProbe, loops_of_phase
+from .loop import STOP_CODE, LoopProbe, active, loops_of_phase
 from .sched import Held
 
 Emit = Callable[[dict[str, object]], None]
@@ -227,11 +227,14 @@ class BlockingPlugin:
         nodeid = item.nodeid
         self._current, self._last = None, (nodeid, phase)
         try:
-            loops = loops_of_phase()
-            self._note_owners(loops, (nodeid, phase))
+            # No loop listed: none ran a callback in this phase (a sync test's every phase).
+            loops = loops_of_phase() if active else []
+            if loops:
+                self._note_owners(loops, (nodeid, phase))
             if phase == "call":
                 self._check_watched(item, call, ran_asyncio=bool(loops))
-            self._flush()
+            if self._pending or self._unwatched:
+                self._flush()
         except Exception:
             self._record_error()
 
@@ -429,7 +432,9 @@ def _declared_foreign_runner(item: pytest.Item) -> str | None:
         return "trio (anyio backend)"
     if name == "asyncio" and isinstance(options, dict) and options.get("use_uvloop"):
         return "uvloop (anyio asyncio backend with use_uvloop)"
-    if item.get_closest_marker("trio") is not None:
+    # A trio test runs trio, imported by then: no marker lookup (a walk up the node tree) for
+    # every test of a run without it.
+    if "trio" in sys.modules and item.get_closest_marker("trio") is not None:
         return "trio (pytest-trio)"
     return None
 
