@@ -73,3 +73,27 @@ def test_a_copy_after_the_removal_finds_no_entry(tmp_path: Path) -> None:
     assert clear_cluster_cache(cache) == [f"cached cluster {entry}"]
     assert not copy_cached_cluster(cache, "pg15-k", tmp_path / "data")
     assert not (tmp_path / "data").exists()
+
+
+def test_the_major_version_is_asked_once_per_build_and_cleared_with_the_cache(
+    tmp_path: Path,
+) -> None:
+    """`postgres --version` ran on every warm start; a build's answer is now kept beside the
+    clusters, and `gate clean --cache` takes it away with them."""
+    from gate.database.binaries import find_binaries
+
+    binaries = find_binaries()
+    cache = tmp_path / "clusters"
+    first = cluster_cache.cluster_key(binaries, ["--no-sync"], "owner", cache)
+    notes = list((tmp_path / cluster_cache.VERSIONS_FOLDER).iterdir())
+    assert first.startswith("pg") and len(notes) == 1
+    assert first.split("-")[0] == f"pg{notes[0].read_text()}"
+    # The remembered answer is what the next key is made of: postgres is not asked again.
+    notes[0].write_text("99")
+    assert cluster_cache.cluster_key(binaries, ["--no-sync"], "owner", cache).startswith("pg99-")
+    assert cluster_cache.cluster_key(binaries, ["--no-sync"], "owner").split("-")[0] == (
+        first.split("-")[0]
+    )
+    complete_entry(cache, first)
+    clear_cluster_cache(cache)
+    assert not (tmp_path / cluster_cache.VERSIONS_FOLDER).exists()

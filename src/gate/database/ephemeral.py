@@ -28,6 +28,7 @@ from gate.database.cluster_cache import (
     copy_cached_cluster,
     empty_folder,
     forget_cluster,
+    owned_by,
     prune_variants,
 )
 from gate.database.run_as import (
@@ -54,6 +55,7 @@ TEST_SETTINGS = {
     "max_connections": "200",
     "shared_buffers": "128MB",
     "max_wal_size": "1GB",
+    "min_wal_size": "2MB",  # recycled segments kept: 2 of 1 MB (initdb_args), not 80 MB's worth
     "checkpoint_timeout": "1h",
     "autovacuum": "off",
     "jit": "off",
@@ -87,6 +89,9 @@ def initdb_args(account: RunAs | None) -> list[str]:
         "--locale", "C",
         "--no-sync",
         "--no-instructions",
+        # 1 MB WAL segments, not 16: a fresh cluster is 30 MB, not 46, to write and to copy
+        # from the cluster cache at every warm start.
+        "--wal-segsize", "1",
     ]  # fmt: skip
 
 
@@ -158,7 +163,9 @@ class EphemeralServer:
         )  # fmt: skip
         if self.cache.is_dir():
             prune_variants(self.cache, self.cache_key, keep=MAX_VARIANTS - 1)
-        saver = ClusterSaver(lambda _: None, snapshot, self.cache, f"{self.cache_key}-{variant}")
+        saver = ClusterSaver(
+            lambda _: None, snapshot, self.cache, f"{self.cache_key}-{variant}", self.account
+        )
         self.savers.append(saver)
         saver.start()
 
@@ -253,11 +260,12 @@ def _prepare_cluster(
         init_cluster(server.binaries, server.data_dir, account)
         return "uncached", None, None
     owner = account.name if account is not None else str(os.geteuid())
-    key = cluster_key(server.binaries, initdb_args(account), owner)
+    key = cluster_key(server.binaries, initdb_args(account), owner, cache)
     server.cache, server.cache_key = cache, key
     for entry_key, origin in ((f"{key}-{variant}", WARM_WITH_TEMPLATE), (key, "warm")):
         if (entry_key == key or variant) and copy_cached_cluster(cache, entry_key, server.data_dir):
-            chown_tree(server.data_dir, account)
+            if not owned_by(server.data_dir, account):  # an entry cached before it was so
+                chown_tree(server.data_dir, account)
             return origin, None, entry_key
     forget_cluster(cache, key)  # an incomplete entry left by a killed run
 
@@ -272,7 +280,7 @@ def _prepare_cluster(
     # Started once the server is ready, so that it does not slow the start down.
     return (
         "cold",
-        ClusterSaver(initdb_for_cache, server.base_dir / "cluster-for-cache", cache, key),
+        ClusterSaver(initdb_for_cache, server.base_dir / "cluster-for-cache", cache, key, account),
         None,
     )
 
