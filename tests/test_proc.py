@@ -161,3 +161,28 @@ def test_run_records_each_process_with_its_stop_signal_and_its_end(tmp_path: Pat
     assert (done.code, done.output) == (0, "hi\n")
     [(_, pid, sig), end] = heard
     assert sig == 9 and end == ("end", pid, None)
+
+
+def test_a_wait_with_a_timeout_times_out_while_the_child_runs_then_reaps_it(
+    tmp_path: Path,
+) -> None:
+    """wait(timeout) watches the child's exit through a pidfd: it must still time out while
+    the child runs, return its exit code once it ends, and let the descriptor go."""
+    go = tmp_path / "go"
+    proc.spawn(["true"], cwd=tmp_path).stop()  # the watcher's pipe, open for good from now
+    open_before = len(os.listdir("/proc/self/fd"))
+    child = proc.spawn(
+        [sys.executable, "-c", f"import os, time\nwhile not os.path.exists({str(go)!r}): "
+         "time.sleep(0.01)\nraise SystemExit(7)"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=0.2)
+        assert child.returncode is None
+        go.touch()
+        assert child.wait(timeout=30) == 7
+        assert child.wait(timeout=0.01) == 7  # reaped: asked again, the same answer
+    finally:
+        child.stop()
+    assert len(os.listdir("/proc/self/fd")) == open_before
