@@ -57,10 +57,21 @@ class _DeferredConsole:
         self._build = build
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def _real(self) -> Console:
         if self._console is None:
             self._console = self._build()
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    # rich's Live and its stdout proxy hold the console in `with` blocks, and Python looks
+    # these two up on the class, not through __getattr__.
+    def __enter__(self) -> Console:
+        return self._real().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._real().__exit__(*exc)
 
 
 def _version(value: bool) -> None:
