@@ -3,9 +3,8 @@ registered check; then the verdict, the exit code (130 on interrupt) and the rep
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from gate.checks import Check, Evidence, run_checks
@@ -14,7 +13,7 @@ from gate.config import Config
 from gate.coverage_data import CoverageResult
 from gate.database_use import DatabaseUse
 from gate.diff_coverage import choose_base, diff_coverage
-from gate.errors import GateError, InfraError, Interrupted
+from gate.errors import InfraError
 from gate.migration_lint import Linted
 from gate.outcome import RunOutcome, timed
 from gate.previous_run import read_previous_coverage
@@ -96,19 +95,6 @@ def evaluate(
 
 def verdict(checks: Sequence[Check], *, step_failed: bool) -> str:
     return "fail" if step_failed or not all(check.passed for check in checks) else "pass"
-
-
-@contextlib.contextmanager
-def errors_recorded(
-    outcome: RunOutcome, hide: Callable[[str], str], *, interrupted: str
-) -> Iterator[None]:
-    """An error gate can explain, or an interrupt, ends the run with its exit code and words."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        outcome.stop(Interrupted.exit_code, interrupted)
-    except GateError as exc:
-        outcome.stop(exc.exit_code, hide(exc.message))
 
 
 def conclude(outcome: RunOutcome, plan: ReportPlan, started: float) -> RunOutcome:

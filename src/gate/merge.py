@@ -24,9 +24,9 @@ from gate.config import Config, find_config, load_config
 from gate.coverage_data import CoverageResult, CoverageSettings, combine_and_report, write_rcfile
 from gate.entry import collect_garbage_again
 from gate.errors import GateError, UsageError
-from gate.judge import conclude, errors_recorded, evaluate
+from gate.judge import conclude, evaluate
 from gate.locate import locate_failures
-from gate.outcome import RunOutcome, timed
+from gate.outcome import RunOutcome, errors_recorded, timed
 from gate.ratchet.setup import RatchetRun
 from gate.ratchet.setup import for_run as ratchet_for_run
 from gate.reports import plan_reports

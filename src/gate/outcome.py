@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from gate.checks import empty_reports
 from gate.checks.base import Check, Finding
 from gate.coverage_data import CoverageResult
 from gate.diff_coverage import DiffCoverage
+from gate.errors import GateError, Interrupted
 from gate.results import TestResults
 
 STEP_NAMES = ("config", "provision", "migrate", "test", "evaluate", "report", "teardown")
@@ -83,3 +84,16 @@ class RunOutcome:
     @property
     def failed_checks(self) -> list[Check]:
         return [check for check in self.checks if not check.passed]
+
+
+@contextlib.contextmanager
+def errors_recorded(
+    outcome: RunOutcome, hide: Callable[[str], str], *, interrupted: str
+) -> Iterator[None]:
+    """An error gate can explain, or an interrupt, ends the run with its exit code and words."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        outcome.stop(Interrupted.exit_code, interrupted)
+    except GateError as exc:
+        outcome.stop(exc.exit_code, hide(exc.message))

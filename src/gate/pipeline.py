@@ -23,15 +23,13 @@ from gate.configure import configure, secrets_of
 from gate.database.address import ServerAddress
 from gate.entry import collect_garbage_again
 from gate.interpreter import bin_dir_first
-from gate.judge import conclude, errors_recorded, evaluate
 from gate.ledger import run_ledger, state_dir
 from gate.migrate import migrate, migration_checker
 from gate.migration_lint import migration_lint
-from gate.outcome import RunOutcome, timed
+from gate.outcome import RunOutcome, errors_recorded, timed
 from gate.provision import provision_database, worker_count
 from gate.ratchet.setup import RatchetRun
 from gate.redact import redact, url_secrets
-from gate.reports import plan_reports
 from gate.run_options import RunOptions, new_run_id
 from gate.shown_commands import hiding
 from gate.signals import interrupts_unwind, shielded
@@ -101,6 +99,10 @@ def run_gate(options: RunOptions, console: Console) -> RunOutcome:
             with shielded(), timed(teardown):
                 stack.close()
                 teardown.detail = _teardown_detail(run)
+    # The judge and the reports load while the tests run (test_step.AFTER_TESTS).
+    from gate.judge import conclude
+    from gate.reports import plan_reports
+
     plan = plan_reports(options, run.config, run.hide, run.coverage_xml_text, run.ratchet)
     return conclude(outcome, plan, started)
 
@@ -172,6 +174,8 @@ def _run_steps(run: _Run, stack: contextlib.ExitStack) -> None:
     run.coverage_xml_text = tested.coverage_xml_text
     linted = lint.result() if lint is not None else None
     use = watch.finish() if watch is not None else None
+    from gate.judge import evaluate  # loaded while the tests ran (test_step.AFTER_TESTS)
+
     evaluate(outcome, config, options, tested.results, tested.coverage, linted,
              configured.ratchet, use)  # fmt: skip
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 PYTEST_COULD_NOT_START = (2, 3, 4)  # interrupted, internal error, usage error
-# Imported after the tests: the terminal report, and coverage.py combining and reporting.
-AFTER_TESTS = ("rich.console", "gate.reporters.terminal")
+# Imported after the tests: the judge, the reports, and coverage.py combining and reporting.
+AFTER_TESTS = ("gate.judge", "rich.console", "gate.reporters.terminal")
 AFTER_COVERAGE = ("coverage", "sqlite3", "xml.dom.minidom")
 
 
