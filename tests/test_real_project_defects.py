@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from gate.config import load_config
+from gate.configure import Configured
+from gate.coverage_data import write_rcfile
 from gate.database.address import ServerAddress
 from gate.errors import UsageError
 from gate.findings import BlockingFinding
 from gate.greenlet_use import uses_greenlets
 from gate.initialize import allow_entries, sniff_project, with_allow, write_gate_yaml
+from gate.interpreter import Interpreter
 from gate.outcome import RunOutcome
 from gate.preview import describe_run
 from gate.reporters.terminal import render_terminal
 from gate.results import TestCase, TestResults
 from gate.template_key import KeyScope, template_key
+from gate.test_step import coverage_settings
 from tests.conftest import GateRunner, Project
 
 
@@ -199,10 +205,42 @@ def test_greenlets_are_named_only_when_the_code_runs_in_them(tmp_path: Path) -> 
         {
             "sync_app/db.py": "from sqlmodel import create_engine\n",
             "async_app/db.py": "from sqlalchemy.ext.asyncio import create_async_engine\n",
+            "wrapped_app/db.py": "from sqlmodel.ext.asyncio.session import AsyncSession\n",
         },
     )
     assert uses_greenlets(tmp_path, ["sync_app"]) is False
     assert uses_greenlets(tmp_path, ["async_app"]) is True
+    assert uses_greenlets(tmp_path, ["wrapped_app"]) is True
+
+
+@pytest.mark.parametrize(("source", "concurrency"), [("sync_app", None), ("async_app", "greenlet")])
+def test_coverage_follows_greenlets_only_where_the_code_runs_in_them(
+    tmp_path: Path, source: str, concurrency: str | None
+) -> None:
+    """greenlet comes with SQLAlchemy; coverage's greenlet support cost ~10% of a real
+    project's run (fastapi-realworld-example-app, asyncpg without SQLAlchemy), so it is set
+    only for code that runs in greenlets."""
+    make(
+        tmp_path,
+        {
+            "gate.yaml": f"database:\n  mode: none\ncoverage:\n  source: [{source}]\n",
+            "tests/test_db.py": "def test_nothing():\n    pass\n",
+            "sync_app/db.py": "from sqlmodel import create_engine\n",
+            "async_app/db.py": "from sqlalchemy.ext.asyncio import create_async_engine\n",
+        },
+    )
+    config = load_config(tmp_path / "gate.yaml", {})
+    interpreter = Interpreter(Path(sys.executable), "3.11.7", {"greenlet": "3.1", "coverage": "7"})
+    configured = Configured(tmp_path / "gate.yaml", config, None, interpreter, None)  # type: ignore[arg-type]
+    outcome = RunOutcome(root=tmp_path, run_id="r")
+    settings = coverage_settings(configured, outcome)
+    assert settings is not None and settings.greenlet is (concurrency is not None)
+    rcfile = tmp_path / "coveragerc"
+    write_rcfile(rcfile, settings, tmp_path)
+    run = configparser.ConfigParser()
+    run.read(rcfile)
+    assert ("greenlet" in run.get("run", "concurrency", fallback="")) is (concurrency is not None)
+    assert any("greenlet" in note for note in outcome.notes) is (concurrency is not None)
 
 
 def test_genuine_findings_are_written_into_blocking_allow_with_a_comment_each(

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _GREENLET_CODE = re.compile(
-    r"sqlalchemy\.ext\.asyncio|create_async_engine|async_engine_from_config|^\s*(?:from|import)\s+"
+    # async SQLAlchemy, also through a wrapper (sqlmodel.ext.asyncio, AsyncSession)
+    r"\.ext\.asyncio|create_async_engine|async_engine_from_config|AsyncSession|async_sessionmaker"
+    r"|^\s*(?:from|import)\s+"
     r"(?:greenlet|gevent|eventlet)\b",
     re.MULTILINE,
 )
