@@ -16,9 +16,11 @@ from typing import Callable, NamedTuple
 _PATH = "/proc/self/task/{}/schedstat"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)  # no O_CLOEXEC on Windows
 # A callback notes its thread's run-queue wait when it starts, at most this often: a read is
-# a system call, too dear for every callback. A callback's wait is counted from its thread's
-# latest note, which (with one loop thread) is never older than this when the callback starts.
-MARK_EVERY_S = 0.001
+# a system call, too dear for every callback (once a millisecond cost ~1.4% of a loop-bound
+# suite). A callback's wait is counted from its thread's latest note, which (with one loop
+# thread) is never older than this when the callback starts: a slow callback is credited
+# with at most this much less of the CPU wait it had, against a threshold of 100 ms.
+MARK_EVERY_S = 0.004
 _MAX_MARKS = 1024  # thread ids seen; past this many (thread churn), start over
 
 _NEVER = float("inf")
