@@ -126,6 +126,14 @@ class _Watcher:
             except OSError:
                 pass  # the watcher is gone (killed by hand): the next run reaps instead
 
+    def start(self) -> None:
+        """Start the watcher before the first child it must watch. A `kill -9` of gate after
+        a child starts and before its registration reaches the watcher leaves the child
+        unwatched (until the next run reaps it from the ledger); that window was the
+        watcher's own start (~10 ms, far more on a busy machine) and is now one write."""
+        with self._lock:
+            self._pipe()
+
     def watch(
         self, pid: int | None, stop_signal: int = signal.SIGKILL, folders: Sequence[Path] = ()
     ) -> int:
@@ -274,6 +282,7 @@ def spawn(
     """Start argv in a session of its own, watched: if gate dies, the watcher sends
     stop_signal (then SIGKILL to its group); the ledger's recorders hear of it."""
     shown_commands.announce(argv, cwd, env)
+    _watcher.start()
     as_account: dict[str, Any] = {}
     if account is not None:  # without root's supplementary groups
         as_account = {"user": account.uid, "group": account.gid, "extra_groups": []}
