@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
 from gate.ledger import Ledger, run_ledger
+from gate.lifeline import is_running
 
 
 def test_processes_recorded_from_many_threads_are_all_kept(tmp_path: Path) -> None:
@@ -48,3 +50,24 @@ def test_a_run_s_ledger_goes_once_everything_in_it_is_removed(tmp_path: Path) ->
         ledger.kept = True  # --keep-db
         ledger.add_database("postgresql://postgres@127.0.0.1:5432/postgres", "gate_kept")
     assert json.loads((tmp_path / "kept.json").read_text())["kept"] is True
+
+
+def test_a_child_still_listed_when_the_run_ends_is_ended_unless_the_run_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """A Ctrl-C between a child's start and the object that stops it left the child listed
+    (and `test_db_signals` found a ledger left about one run in four): the run's end stops it.
+    --keep-db's processes stay, for `gate clean`."""
+    children = []
+    for kept in (False, True):
+        child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        children.append(child)
+        with run_ledger(f"r{kept}", tmp_path) as ledger:
+            ledger.add_process(child.pid, 9)
+            ledger.kept = kept
+        child.poll()
+        assert is_running(child.pid) is kept
+        assert (tmp_path / f"r{kept}.json").exists() is kept
+    children[1].kill()
+    for child in children:
+        child.wait()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.files import cache_root, write_atomic
-from gate.lifeline import is_zombie, process_start
+from gate.lifeline import end_processes, is_zombie, process_start
 
 __all__ = ["Ledger", "is_zombie", "process_start", "run_ledger", "state_dir"]
 
@@ -158,5 +158,12 @@ def run_ledger(run_id: str, directory: Path) -> Iterator[Ledger]:
     try:
         yield ledger
     finally:
+        if ledger.processes and not ledger.kept:
+            # A child is listed from its start until the code that stops it forgets it. A
+            # Ctrl-C in between (the child started, the object that stops it not yet made)
+            # leaves it listed and running: it ends here, as `gate clean` would end it.
+            end_processes([(p["pid"], p.get("pid_start"), p["signal"]) for p in ledger.processes])
+            for entry in list(ledger.processes):
+                ledger.forget_process(entry["pid"])
         if ledger.empty:
             ledger.discard()
