@@ -59,7 +59,7 @@ def _timed_run(
     loop = self._loop  # type: ignore[attr-defined]
     start = _clock()
     _active[loop] = start
-    if start >= _mark_due[0]:  # about once per ms, and never without schedstat
+    if start >= _mark_due[0]:  # every sched.MARK_EVERY_S at most, never without schedstat
         _mark(start)
     try:
         _run(self)
