@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from .loop import active
 from .patch import Patches
-from .sched import Held, call_held, call_started
+from .sched import Held, call_held, call_started, run_queue_ns
 
 Check = Callable[[tuple[Any, ...], dict[str, Any]], bool]
 
@@ -215,15 +215,17 @@ def _timed_call(
     if tid in _busy:
         return original(*args, **kwargs)
     _busy.add(tid)
-    waited = call_started()
+    # The wait is read inside the clock's reads, so none outside the wall time is counted.
     start = perf_counter()
+    waited = call_started()
     try:
         return original(*args, **kwargs)
     finally:
         # Recorded even when the call raised: it blocked all the same. Frame 2 is the caller
         # of the interceptor.
         try:
-            held = call_held(waited, perf_counter() - start)
+            after = run_queue_ns() if waited is not None else None
+            held = call_held(waited, perf_counter() - start, after)
             recorder.blocked_call(call, held, sys._getframe(2))
         finally:
             _busy.discard(tid)

@@ -83,7 +83,9 @@ def _overdue_callback_ended(
     if taken[0] == start and elapsed >= _slow_s and _recorder is not None:
         # Judged on what the loop thread did: time it waited for a CPU, or for the garbage
         # collector that stops every thread, is not its block.
-        held = sched.callback_held(start, elapsed)
+        waited = sched.run_queue_ns()  # before the end time: see callback_held
+        elapsed = clock() - start
+        held = sched.callback_held(start, elapsed, waited)
         collecting = gcpause.paused_within(start, start + elapsed)
         if collecting:
             held = held._replace(seconds=max(0.0, held.seconds - collecting))

@@ -130,19 +130,22 @@ def mark(now: float) -> None:
         disable()
 
 
-def callback_held(start: float, wall: float) -> Held:
+def callback_held(start: float, wall: float, now: int | None = None) -> Held:
     """Time held by the callback that started at `start` and ran `wall` seconds until now.
 
     The wait counted is the one since the thread's latest note (taken at or before `start`),
     less the time between that note and `start`: the part that certainly fell inside the
     callback. So a callback is never credited with a wait it did not have; it may miss at
     most MARK_EVERY_S of one (more only while several loop threads share the note's rate).
+    `now`, the thread's wait read before the clock that gave `wall` (run_queue_ns): read
+    after it, a wait between the two reads would be taken off a wall time that lacks it.
     """
     if not measuring():
         return Held(wall, wall, None)
     tid = threading.get_native_id()
     noted = _marks.get(tid)
-    now = run_queue_ns(tid)
+    if now is None:
+        now = run_queue_ns(tid)
     if noted is None or now is None or noted[0] > start:
         # No note from before this callback (a loop nested in another's callback noted
         # since): only the wall time is known for sure.
@@ -156,9 +159,12 @@ def call_started() -> int | None:
     return run_queue_ns() if measuring() else None
 
 
-def call_held(before: int | None, wall: float) -> Held:
-    """Time held by a call that ran `wall` seconds, `before` being `call_started()`."""
-    after = run_queue_ns() if before is not None else None
+def call_held(before: int | None, wall: float, after: int | None = None) -> Held:
+    """Time held by a call that ran `wall` seconds, `before` being `call_started()` (read after
+    the clock that started `wall`) and `after` the wait read before the clock that ended it:
+    a wait outside the wall time is never taken off it."""
+    if before is not None and after is None:
+        after = run_queue_ns()
     if before is None or after is None:
         return Held(wall, wall, None)
     waited = max(0.0, min(wall, (after - before) / 1e9))
