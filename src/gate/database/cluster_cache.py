@@ -76,10 +76,12 @@ def cluster_key(
     digest = hashlib.sha256()
     for part in (initdb, postgres, owner, *initdb_args):
         digest.update(part.encode() + b"\0")
+    stamps = {}
     for binary in (initdb, postgres):
         stat = os.stat(binary)
-        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}\0".encode())
-    build = f"{postgres}:{stat.st_size}:{stat.st_mtime_ns}"  # postgres: the loop's last
+        stamps[binary] = f"{stat.st_size}:{stat.st_mtime_ns}"
+        digest.update(f"{stamps[binary]}\0".encode())
+    build = f"{postgres}:{stamps[postgres]}"
     versions = None if cache is None else cache.parent / VERSIONS_FOLDER
     return f"pg{_major_version(postgres, build, versions)}-{digest.hexdigest()[:12]}"
 
